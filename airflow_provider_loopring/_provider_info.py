@@ -1,0 +1,73 @@
+"""What Airflow's ProvidersManager reads about this package (kept apart so it stays import-free)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_loopring import __version__
+
+_INTEGRATION = "Loopring"
+
+
+def _modules(role: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "integration-name": _INTEGRATION,
+            "python-modules": [f"airflow_provider_loopring.{role}.loopring"],
+        }
+    ]
+
+
+def _field(label: str, description: str, kind: str, default: float) -> dict[str, Any]:
+    return {
+        "label": label,
+        "description": description,
+        "schema": {"type": [kind, "null"], "default": default},
+    }
+
+
+PROVIDER_INFO: dict[str, Any] = {
+    "package-name": "airflow-provider-loopring",
+    "name": "Loopring",
+    "description": "Loopring's NFT API: balances, collections and their layer-1 deployment status.",
+    "versions": [__version__],
+    "integrations": [
+        {
+            "integration-name": _INTEGRATION,
+            "external-doc-url": "https://docs-protocol.loopring.io/",
+            "tags": ["service"],
+        }
+    ],
+    "hooks": _modules("hooks"),
+    "connection-types": [
+        {
+            "connection-type": "loopring",
+            "hook-class-name": "airflow_provider_loopring.hooks.loopring.LoopringHook",
+            "hook-name": "Loopring",
+            "ui-field-behaviour": {
+                "hidden-fields": ["schema", "login", "port"],
+                "relabeling": {"password": "API Key", "host": "API URL"},
+                "placeholders": {
+                    "host": "https://api3.loopring.io",
+                    "password": "your Loopring API key (X-API-KEY)",
+                    "extra": '{"requests_per_second": 5, "max_retries": 5, "timeout": 30}',
+                },
+            },
+            "conn-fields": {
+                "requests_per_second": _field(
+                    "Requests per second",
+                    "Client-side rate limit, shared by every task thread in a process.",
+                    "number",
+                    5,
+                ),
+                "max_retries": _field(
+                    "Max retries",
+                    "Retries of a call after 429, 5xx or a network error.",
+                    "integer",
+                    5,
+                ),
+                "timeout": _field("Timeout", "Seconds to wait for one response.", "number", 30),
+            },
+        }
+    ],
+}
