@@ -1,0 +1,541 @@
+"""The sans-IO core: what a request is, what a response means, when to retry, how to page.
+
+Both transports of the hook (requests for tasks, httpx for triggers) drive this module and
+nothing else decides: no sockets, no sleeping, no Airflow here.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, Generic, TypeVar
+
+from airflow_provider_loopring.exceptions import (
+    AUTH_CODES,
+    NOT_FOUND_CODES,
+    LoopringApiError,
+    LoopringAuthError,
+    LoopringBadResponseError,
+    LoopringInvalidParameterError,
+    LoopringNotFoundError,
+    LoopringRateLimitError,
+    LoopringServerError,
+)
+
+ACCOUNT = "/api/v3/account"
+NFT_BALANCES = "/api/v3/user/nft/balances"
+COLLECTIONS = "/api/v3/user/collection/details"
+MAX_LIMIT = 50
+
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_NFT_DATA = re.compile(r"0x[0-9a-fA-F]{64}")
+
+
+# --- requests -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One GET: the path, the query (already validated and rendered), whether it needs the key."""
+
+    path: str
+    params: Mapping[str, str]
+    needs_key: bool = True
+
+    def with_params(self, **params: object) -> ApiRequest:
+        return ApiRequest(self.path, {**self.params, **_query(**params)}, self.needs_key)
+
+    def page(self, offset: int, limit: int) -> ApiRequest:
+        return self.with_params(offset=offset, limit=limit)
+
+    def describe(self) -> str:
+        """``GET /path k=v ...``: safe for logs and errors (the key is a header, never a param)."""
+        query = " ".join(f"{k}={v}" for k, v in self.params.items())
+        return f"GET {self.path} {query}".rstrip()
+
+
+def check_address(value: object, name: str = "address") -> str:
+    if not isinstance(value, str) or not _ADDRESS.fullmatch(value.strip()):
+        raise LoopringInvalidParameterError(name, "an address: 0x followed by 40 hex digits", value)
+    return value.strip()
+
+
+def check_account_id(value: object, name: str = "account_id") -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise LoopringInvalidParameterError(name, "a positive integer account id", value)
+    return value
+
+
+def check_nft_data(value: object, name: str = "nft_datas") -> str:
+    if not isinstance(value, str) or not _NFT_DATA.fullmatch(value.strip()):
+        raise LoopringInvalidParameterError(
+            name, "nftData values: 0x followed by 64 hex digits", value
+        )
+    return value.strip()
+
+
+def check_token_id(value: object, name: str = "token_ids") -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise LoopringInvalidParameterError(name, "token ids: non-negative integers", value)
+    return value
+
+
+def check_limit(value: object, name: str = "limit") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIMIT:
+        raise LoopringInvalidParameterError(name, f"an integer from 1 to {MAX_LIMIT}", value)
+    return value
+
+
+def check_offset(value: object, name: str = "offset") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise LoopringInvalidParameterError(name, "a non-negative integer", value)
+    return value
+
+
+def check_flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise LoopringInvalidParameterError(name, "True or False", value)
+    return value
+
+
+def check_list(value: object, name: str, check: Callable[[object, str], Any]) -> list[Any] | None:
+    """A list, tuple or comma-separated string, each item checked; None or empty: no filter."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        items: Iterable[object] = [part for part in value.split(",") if part.strip()]
+    elif isinstance(value, (list, tuple)):
+        items = value
+    else:
+        raise LoopringInvalidParameterError(name, "a list or a comma-separated string", value)
+    checked = [check(item, name) for item in items]
+    return checked or None
+
+
+def check_selector(account_id: object, address: object) -> tuple[int | None, str | None]:
+    """Exactly one of account_id and address, each valid."""
+    if (account_id is None) == (address is None):
+        raise LoopringInvalidParameterError(
+            "account_id/address", "exactly one of account_id and address", (account_id, address)
+        )
+    if account_id is not None:
+        return check_account_id(account_id), None
+    return None, check_address(address)
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _join(values: Sequence[object] | None) -> str | None:
+    return ",".join(str(v) for v in values) if values else None
+
+
+def _query(**params: object) -> dict[str, str]:
+    return {k: str(v) for k, v in params.items() if v is not None}
+
+
+def account_request(*, account_id: object = None, address: object = None) -> ApiRequest:
+    account_id, address = check_selector(account_id, address)
+    return ApiRequest(ACCOUNT, _query(accountId=account_id, owner=address), needs_key=False)
+
+
+def nft_balances_request(
+    *,
+    account_id: object = None,
+    address: object = None,
+    nft_datas: object = None,
+    token_addrs: object = None,
+    token_ids: object = None,
+    offset: object = 0,
+    limit: object = MAX_LIMIT,
+    non_zero: object = True,
+    metadata: object = False,
+) -> ApiRequest:
+    account_id, address = check_selector(account_id, address)
+    params = _query(
+        accountId=account_id,
+        address=address,
+        nftDatas=_join(check_list(nft_datas, "nft_datas", check_nft_data)),
+        tokenAddrs=_join(check_list(token_addrs, "token_addrs", check_address)),
+        tokenIds=_join(check_list(token_ids, "token_ids", check_token_id)),
+        offset=check_offset(offset),
+        limit=check_limit(limit),
+        nonZero=_flag(check_flag(non_zero, "non_zero")),
+        metadata=_flag(check_flag(metadata, "metadata")),
+    )
+    return ApiRequest(NFT_BALANCES, params)
+
+
+def collections_request(
+    *,
+    account_id: object = None,
+    address: object = None,
+    token_address: object = None,
+    offset: object = 0,
+    limit: object = MAX_LIMIT,
+    non_zero: object = True,
+) -> tuple[ApiRequest, str | None]:
+    """The request, and the address still to resolve: this endpoint takes only an accountId.
+
+    Everything is validated here, before the caller spends a request on resolving.
+    """
+    account_id, address = check_selector(account_id, address)
+    params = _query(
+        accountId=account_id,
+        tokenAddress=None
+        if token_address is None
+        else check_address(token_address, "token_address"),
+        offset=check_offset(offset),
+        limit=check_limit(limit),
+        nonZero=_flag(check_flag(non_zero, "non_zero")),
+    )
+    return ApiRequest(COLLECTIONS, params), address
+
+
+# --- responses ----------------------------------------------------------------------------
+
+_HINTS = {
+    "auth": "Check the API key (the password of the Loopring connection); keys change when an "
+    "account resets its keys.",
+    "not_found": "Check the account id or address: Loopring has no layer-2 account for it.",
+}
+
+
+def _error_envelope(body: object) -> tuple[int, str] | None:
+    """Loopring's error, from any envelope seen in the wild, or None when the body is no error."""
+    if not isinstance(body, dict):
+        return None
+    info = body.get("resultInfo")
+    source = info if isinstance(info, dict) else body
+    code = source.get("code")
+    if isinstance(code, bool) or not isinstance(code, int) or code == 0:
+        return None
+    message = source.get("message") or source.get("msg") or "no message"
+    return code, str(message)
+
+
+def error_for(
+    request: ApiRequest, http_status: int | None, code: int | None, message: str
+) -> LoopringApiError:
+    """The one place that decides which kind of error a failure is."""
+    where = request.describe()
+    if code in AUTH_CODES or http_status in (401, 403):
+        return LoopringAuthError(
+            message, endpoint=where, code=code, http_status=http_status, hint=_HINTS["auth"]
+        )
+    if code in NOT_FOUND_CODES:
+        return LoopringNotFoundError(
+            message, endpoint=where, code=code, http_status=http_status, hint=_HINTS["not_found"]
+        )
+    if http_status == 429:
+        return LoopringRateLimitError(message, endpoint=where, code=code, http_status=http_status)
+    if http_status is not None and http_status >= 500:
+        return LoopringServerError(message, endpoint=where, code=code, http_status=http_status)
+    return LoopringApiError(message, endpoint=where, code=code, http_status=http_status)
+
+
+def parse_response(
+    request: ApiRequest, http_status: int, headers: Mapping[str, str], body: bytes
+) -> Any:
+    """The JSON the API answered, or the LoopringApiError it amounts to."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+        if 200 <= http_status < 300 or http_status == 404:
+            kind = "an HTML page" if body.lstrip()[:1] == b"<" else "a body that is not JSON"
+            raise LoopringBadResponseError(
+                f"got {kind} ({len(body)} bytes), expected JSON",
+                endpoint=request.describe(),
+                http_status=http_status,
+                retryable=True,
+            ) from None
+    envelope = _error_envelope(data)
+    if envelope is None and 200 <= http_status < 300:
+        return data
+    code, message = envelope if envelope else (None, f"HTTP {http_status} with no Loopring error")
+    error = error_for(request, http_status, code, message)
+    if isinstance(error, LoopringRateLimitError):
+        error.retry_after = parse_retry_after(
+            headers.get("Retry-After") or headers.get("retry-after")
+        )
+    return _raise(error)
+
+
+def _raise(error: Exception) -> Any:
+    raise error
+
+
+def bad_shape(request: ApiRequest, problem: object) -> LoopringBadResponseError:
+    return LoopringBadResponseError(
+        f"unexpected response shape: {problem}", endpoint=request.describe()
+    )
+
+
+def transport_failure(request: ApiRequest, problem: str) -> LoopringServerError:
+    """No usable response at all: connection refused or reset, a timeout."""
+    return LoopringServerError(problem, endpoint=request.describe())
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+# --- retries ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, bounded in attempts and in total time.
+
+    :param max_retries: tries after the first one.
+    :param backoff: the first wait's ceiling in seconds; it doubles each time.
+    :param max_backoff: the largest single wait.
+    :param max_elapsed: no retry starts later than this many seconds after the first try.
+    """
+
+    max_retries: int = 5
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+    max_elapsed: float = 300.0
+
+    def delay(
+        self,
+        attempt: int,
+        error: LoopringApiError,
+        elapsed: float,
+        rng: random.Random | None = None,
+    ) -> float | None:
+        """How long to wait before try ``attempt + 1``, or None to give up and raise."""
+        if not error.retryable or attempt >= self.max_retries:
+            return None
+        ceiling = min(self.max_backoff, self.backoff * 2**attempt)
+        wait = (rng or random).uniform(0, ceiling)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            wait = max(wait, retry_after)
+        if elapsed + wait > self.max_elapsed:
+            return None
+        return wait
+
+
+class Attempts:
+    """The retry state of one logical call, shared by the sync and the async transport."""
+
+    def __init__(self, policy: RetryPolicy, clock: Callable[[], float] = time.monotonic) -> None:
+        self.policy = policy
+        self.clock = clock
+        self.started = clock()
+        self.count = 0
+
+    def wait_after(self, error: LoopringApiError) -> float:
+        """Seconds to wait before trying again; raises ``error`` when the policy says stop."""
+        wait = self.policy.delay(self.count, error, self.clock() - self.started)
+        if wait is None:
+            raise error
+        self.count += 1
+        return wait
+
+
+# --- client-side rate limit ---------------------------------------------------------------
+
+
+class TokenBucket:
+    """Requests per second, shared by every thread and coroutine of a process that holds it.
+
+    ``reserve()`` books the next slot and returns how long the caller must wait for it, so
+    the same bucket serves ``time.sleep`` and ``asyncio.sleep``. The burst is one request:
+    in any one-second window at most ``rate + 1`` requests leave, which is what keeps a
+    server-side limiter of the same rate from ever answering 429.
+    """
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if rate <= 0:
+            raise LoopringInvalidParameterError("requests_per_second", "a positive number", rate)
+        self.interval = 1.0 / rate
+        self.clock = clock
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        with self._lock:
+            now = self.clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+            return slot - now
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller back: the server told one of them to wait (Retry-After)."""
+        with self._lock:
+            self._next = max(self._next, self.clock() + seconds)
+
+
+_buckets: dict[tuple[str, float], TokenBucket] = {}
+_buckets_lock = threading.Lock()
+
+
+def shared_bucket(key: str, rate: float) -> TokenBucket:
+    """One bucket per (connection, rate) in a process, so hooks on one connection share it."""
+    with _buckets_lock:
+        bucket = _buckets.get((key, rate))
+        if bucket is None:
+            bucket = _buckets[(key, rate)] = TokenBucket(rate)
+        return bucket
+
+
+# --- paging -------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+@dataclass
+class Pager(Generic[T]):
+    """Plans offset/limit pages and decides what is new and when to stop.
+
+    Offsets shift when the account changes while we read: items may repeat across pages
+    (dropped here: keys of the last pages are remembered, so memory stays bounded by a
+    page), ``totalNum`` may grow (we follow it) or shrink (we stop at the new end). A page
+    that comes back short while ``totalNum`` says there is more is asked for once more
+    before we accept the end, which recovers from a transient empty page.
+    """
+
+    page_size: int
+    key: Callable[[T], object]
+    offset: int = 0
+    total: int | None = None
+    done: bool = False
+    pages: int = 0
+    warning: str | None = None
+    _recent: deque[set[object]] = field(default_factory=lambda: deque(maxlen=3))
+    _short_retries: int = 0
+    _stale_pages: int = 0
+
+    def request(self, base: ApiRequest) -> ApiRequest:
+        return base.page(self.offset, self.page_size)
+
+    def accept(self, request: ApiRequest, total: int, items: list[T]) -> list[T]:
+        """Take one page; returns the items not seen before and moves the plan on."""
+        self.pages += 1
+        self.total = total
+        seen = set().union(*self._recent)
+        keys = [self.key(item) for item in items]
+        fresh = [item for item, key in zip(items, keys, strict=True) if key not in seen]
+        self._recent.append(set(keys))
+        end = self.offset + len(items)
+        if len(items) >= self.page_size and end < total:
+            self._stale_pages = self._stale_pages + 1 if not fresh else 0
+            if self._stale_pages >= 2:
+                raise bad_shape(request, "the same items came back for different offsets")
+            self.offset = end
+            self._short_retries = 0
+        elif end < total and self._short_retries < 1:
+            self._short_retries += 1
+        else:
+            if end < total:
+                self.warning = (
+                    f"{request.describe()} returned {len(items)} items at offset "
+                    f"{self.offset} although totalNum is {total}; ending there."
+                )
+            self.done = True
+        return fresh
+
+
+def parse_model(request: ApiRequest, body: Any, model: Callable[[Any], T]) -> T:
+    """Build a model from a body, turning a shape mismatch into a LoopringBadResponseError."""
+    try:
+        return model(body)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise bad_shape(request, exc) from None
+
+
+# --- connection settings ------------------------------------------------------------------
+
+DEFAULT_HOST = "https://api3.loopring.io"
+_LOOPBACK = ("localhost", "::1")
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """What a hook needs from its Airflow connection; the key is kept out of repr."""
+
+    base_url: str
+    api_key: str | None = field(repr=False)
+    requests_per_second: float = 5.0
+    max_retries: int = 5
+    timeout: float = 30.0
+
+
+def _number(
+    extra: Mapping[str, Any],
+    name: str,
+    default: float,
+    *,
+    integer: bool = False,
+    minimum: float = 0.0,
+) -> Any:
+    """A numeric connection extra (JSON numbers or strings), checked."""
+    raw = extra.get(name, default)
+    try:
+        value = None if isinstance(raw, bool) else float(raw)
+    except (TypeError, ValueError):
+        value = None
+    if value is None or value < minimum or (integer and not value.is_integer()):
+        expected = f"{'an integer' if integer else 'a number'} >= {minimum:g}"
+        raise LoopringInvalidParameterError(f"connection extra {name!r}", expected, raw)
+    return int(value) if integer else value
+
+
+def connection_settings(
+    host: str | None, port: int | None, api_key: str | None, extra: Mapping[str, Any]
+) -> ConnectionSettings:
+    """Settings from a connection's fields; refuses to send the key in clear text."""
+    from urllib.parse import urlsplit
+
+    base = (host or DEFAULT_HOST).strip().rstrip("/")
+    if "://" not in base:
+        base = f"https://{base}"
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise LoopringInvalidParameterError("host", "an http(s) URL such as " + DEFAULT_HOST, host)
+    if port and parts.port is None:
+        base = f"{base}:{port}"
+    hostname = parts.hostname
+    loopback = hostname in _LOOPBACK or hostname.startswith("127.")
+    if parts.scheme == "http" and not loopback:
+        raise LoopringInvalidParameterError(
+            "host",
+            "an https:// URL (plain http:// would send the API key in clear text; "
+            "it is allowed only for loopback hosts such as the sandbox)",
+            host,
+        )
+    return ConnectionSettings(
+        base_url=base,
+        api_key=api_key or None,
+        requests_per_second=_number(extra, "requests_per_second", 5.0, minimum=0.001),
+        max_retries=_number(extra, "max_retries", 5, integer=True),
+        timeout=_number(extra, "timeout", 30.0, minimum=0.001),
+    )

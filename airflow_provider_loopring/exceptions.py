@@ -1,0 +1,111 @@
+"""Errors the provider raises: one base class and the few kinds a user acts on differently."""
+
+from __future__ import annotations
+
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+# Loopring's codes that mean "your key is wrong" and "that account does not exist".
+AUTH_CODES = frozenset({104001, 104002})
+NOT_FOUND_CODES = frozenset({101001, 101002, 104003, 104007})
+
+
+class LoopringApiError(AirflowException):
+    """A call to the Loopring API failed.
+
+    :param message: what went wrong, in Loopring's words where it gave any.
+    :param endpoint: the request, e.g. ``GET /api/v3/user/nft/balances accountId=10001``
+        (never the API key: it travels in a header, not in the query).
+    :param code: Loopring's ``resultInfo.code``, when the API sent one.
+    :param http_status: the HTTP status, or None when no response arrived.
+    :param hint: what the user can do about it.
+    :param retryable: whether another try may succeed; defaults to the kind's own answer.
+    """
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str,
+        code: int | None = None,
+        http_status: int | None = None,
+        hint: str = "",
+        retryable: bool | None = None,
+    ) -> None:
+        self.message = message
+        self.endpoint = endpoint
+        self.code = code
+        self.http_status = http_status
+        self.hint = hint
+        if retryable is not None:
+            self.retryable = retryable
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"Loopring {self.endpoint} failed"
+        what = [f"HTTP {self.http_status}"] if self.http_status is not None else []
+        if self.code is not None:
+            what.append(f"code {self.code}")
+        detail = f" ({', '.join(what)})" if what else ""
+        hint = f" {self.hint}" if self.hint else ""
+        return f"{where}{detail}: {self.message}.{hint}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # Keyword-only __init__ would break pickling (and so error reporting across processes).
+        state = {
+            "endpoint": self.endpoint,
+            "code": self.code,
+            "http_status": self.http_status,
+            "hint": self.hint,
+            "retryable": self.retryable,
+        }
+        return (_rebuild, (type(self), self.message, state))
+
+
+def _rebuild(cls: type[LoopringApiError], message: str, state: dict) -> LoopringApiError:
+    return cls(message, **state)
+
+
+class LoopringAuthError(LoopringApiError):
+    """The API key is missing or was rejected (104001, 104002, HTTP 401/403)."""
+
+
+class LoopringNotFoundError(LoopringApiError):
+    """The account or address is unknown to Loopring (101001, 101002, 104003, 104007)."""
+
+
+class LoopringRateLimitError(LoopringApiError):
+    """HTTP 429: Loopring asked us to slow down; ``retry_after`` is its wait in seconds."""
+
+    retryable = True
+    retry_after: float | None = None
+
+
+class LoopringServerError(LoopringApiError):
+    """A 5xx, a connection failure or a timeout: worth another try."""
+
+    retryable = True
+
+
+class LoopringBadResponseError(LoopringApiError):
+    """The response is not what the API documents: not JSON, cut short, or the wrong shape.
+
+    A body that is not JSON at all (cut short, a CDN's HTML page) is retried; valid JSON of
+    the wrong shape is not, since asking again gives the same answer.
+    """
+
+
+class LoopringInvalidParameterError(AirflowFailException, ValueError):
+    """An argument is wrong; raised before any request is sent. Retrying would not help."""
+
+    def __init__(self, parameter: str, expected: str, got: object) -> None:
+        self.parameter = parameter
+        self.expected = expected
+        shown = repr(got)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"Invalid {parameter}: expected {expected}, got {shown}.")
