@@ -39,6 +39,9 @@ PROVIDER_INFO: dict[str, Any] = {
         }
     ],
     "hooks": _modules("hooks"),
+    "operators": _modules("operators"),
+    "sensors": _modules("sensors"),
+    "triggers": _modules("triggers"),
     "connection-types": [
         {
             "connection-type": "loopring",

@@ -264,6 +264,7 @@ class TestPager:
 
     def test_exact_multiple_ends_without_an_extra_request(self):
         got, offsets, pager = self.walk([(4, [1, 2]), (4, [3, 4]), (4, [])])
+        assert pager.done
         assert offsets == [0, 2]
         assert got == [1, 2, 3, 4]
 
@@ -322,7 +323,9 @@ class TestConnectionSettings:
         with pytest.raises(LoopringInvalidParameterError, match="clear text"):
             api.connection_settings(host, None, "k", {})
 
-    @pytest.mark.parametrize("host", ["http://127.0.0.1:8080", "http://localhost", "http://[::1]:9"])
+    @pytest.mark.parametrize(
+        "host", ["http://127.0.0.1:8080", "http://localhost", "http://[::1]:9"]
+    )
     def test_plain_http_to_loopback_is_allowed(self, host):
         assert api.connection_settings(host, None, "k", {}).base_url.startswith("http://")
 
