@@ -54,7 +54,7 @@ class LoopringApiError(AirflowException):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[object, ...]:
         # Keyword-only __init__ would break pickling (and so error reporting across processes).
         state = {
             "endpoint": self.endpoint,
