@@ -1,0 +1,137 @@
+"""The `/_sandbox/` control API, for scripting a sandbox that runs in another process.
+
+Not recorded in the request log and never subject to faults, latency or the rate limit.
+Unauthenticated: the sandbox listens on localhost and holds only made-up data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_loopring.testing.faults import Fault
+from airflow_provider_loopring.testing.wire import Request, Response, json_response
+
+if TYPE_CHECKING:
+    from airflow_provider_loopring.testing.sandbox import LoopringSandbox
+
+Route = Callable[["LoopringSandbox", dict[str, str], Any], Any]
+
+
+def handle(sandbox: LoopringSandbox, request: Request) -> Response:
+    """Run one admin request; a bad one gets 400 `{"error": "..."}`."""
+    route = ROUTES.get((request.method, request.path))
+    if route is None:
+        known = any(path == request.path for _, path in ROUTES)
+        status = 405 if known else 404
+        return json_response(status, {"error": f"no admin route {request.method} {request.path}"})
+    try:
+        payload = json.loads(request.body) if request.body.strip() else {}
+        return json_response(200, route(sandbox, request.query, payload))
+    except (ValueError, KeyError, TypeError) as exc:
+        return json_response(400, {"error": f"{type(exc).__name__}: {exc}"})
+
+
+def _info(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+    return {
+        "url": sandbox.url,
+        "apiKey": sandbox.api_key,
+        "latency": sandbox.latency,
+        "rateLimit": sandbox.rate_limit,
+    }
+
+
+def _accounts(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+    return {"accounts": sandbox.accounts}
+
+
+def _non_zero(query: dict[str, str], default: bool) -> bool:
+    return query.get("nonZero", str(default)).lower() == "true"
+
+
+def _balances(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+    account_id = int(query["accountId"])
+    metadata = query.get("metadata", "true").lower() == "true"
+    return {"balances": sandbox.balances(account_id, _non_zero(query, False), metadata)}
+
+
+def _collections(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+    account_id = int(query["accountId"])
+    return {"collections": sandbox.collections(account_id, _non_zero(query, True))}
+
+
+def _requests(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+    return {"requests": [record.to_dict() for record in sandbox.requests]}
+
+
+def _clear_requests(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+    sandbox.clear_requests()
+    return {"ok": True}
+
+
+def _faults(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+    return {"faults": [fault.to_dict() for fault in sandbox.faults]}
+
+
+def _add_faults(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+    """Body: one fault object, or a list of them (no "transform": it cannot travel)."""
+    faults = [
+        Fault.from_dict(item) for item in (payload if isinstance(payload, list) else [payload])
+    ]
+    for fault in faults:
+        sandbox.add_fault(fault)
+    return {"added": len(faults)}
+
+
+def _clear_faults(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+    sandbox.clear_faults()
+    return {"ok": True}
+
+
+def _status(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+    """Body: {"nftData"|"collectionId": .., "status": ..} or {.., "statuses": [..], "every": n}."""
+    if "statuses" in payload:
+        every = int(payload.get("every", 1))
+        if "nftData" in payload:
+            sandbox.schedule_nft_status(payload["nftData"], payload["statuses"], every)
+        else:
+            sandbox.schedule_collection_status(
+                int(payload["collectionId"]), payload["statuses"], every
+            )
+    elif "nftData" in payload:
+        sandbox.set_nft_status(payload["nftData"], payload["status"])
+    else:
+        sandbox.set_collection_status(int(payload["collectionId"]), payload["status"])
+    return {"ok": True}
+
+
+def _settings(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+    """Body: {"latency": seconds} and/or {"rateLimit": requests per second or null}."""
+    if "latency" in payload:
+        sandbox.set_latency(float(payload["latency"]))
+    if "rateLimit" in payload:
+        rate = payload["rateLimit"]
+        sandbox.set_rate_limit(None if rate is None else float(rate))
+    return {"latency": sandbox.latency, "rateLimit": sandbox.rate_limit}
+
+
+def _reset(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+    sandbox.reset()
+    return {"ok": True}
+
+
+ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", "/_sandbox/info"): _info,
+    ("GET", "/_sandbox/accounts"): _accounts,
+    ("GET", "/_sandbox/balances"): _balances,
+    ("GET", "/_sandbox/collections"): _collections,
+    ("GET", "/_sandbox/requests"): _requests,
+    ("DELETE", "/_sandbox/requests"): _clear_requests,
+    ("GET", "/_sandbox/faults"): _faults,
+    ("POST", "/_sandbox/faults"): _add_faults,
+    ("DELETE", "/_sandbox/faults"): _clear_faults,
+    ("POST", "/_sandbox/status"): _status,
+    ("POST", "/_sandbox/settings"): _settings,
+    ("POST", "/_sandbox/reset"): _reset,
+}

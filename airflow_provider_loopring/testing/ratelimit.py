@@ -1,0 +1,33 @@
+"""The server-side token bucket behind the sandbox's 429 answers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+class TokenBucket:
+    """Capacity `rate` tokens (at least 1), refilled at `rate` tokens per second.
+
+    Used from the server's event loop only, so it needs no lock.
+    """
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be > 0 requests per second")
+        self.rate = rate
+        # Below 1 request/s a bucket of `rate` tokens would never hold a whole one.
+        self.capacity = max(rate, 1.0)
+        self._clock = clock
+        self._tokens = self.capacity
+        self._updated = clock()
+
+    def take(self) -> float:
+        """Take a token: 0.0 when granted, else the seconds until one will be there."""
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) / self.rate
