@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from types import FrameType
 
+from airflow_provider_loopring.testing.demo import add_demo
 from airflow_provider_loopring.testing.generate import DEFAULT_SEED
 from airflow_provider_loopring.testing.sandbox import LoopringSandbox
 
@@ -68,6 +69,7 @@ def serve(args: argparse.Namespace) -> int:
 
 COMMANDS: Sequence[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = (
     add_serve,
+    add_demo,
 )
 
 
