@@ -1,0 +1,57 @@
+"""The provider as Airflow sees it: entry point, schema, connection form, the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import airflow
+
+from airflow_provider_loopring import __version__, get_provider_info
+
+
+def test_provider_info_is_valid_for_this_airflow():
+    import jsonschema
+
+    schema = json.loads((Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
+    info = get_provider_info()
+    jsonschema.validate(info, schema)
+    assert info["package-name"] == "airflow-provider-loopring"
+    assert info["versions"] == [__version__]
+
+
+def test_connection_form():
+    (conn,) = get_provider_info()["connection-types"]
+    behaviour = conn["ui-field-behaviour"]
+    assert conn["connection-type"] == "loopring"
+    assert set(behaviour["hidden-fields"]) == {"schema", "login", "port"}
+    assert behaviour["relabeling"]["password"] == "API Key"
+    assert behaviour["placeholders"]["host"] == "https://api3.loopring.io"
+    assert set(conn["conn-fields"]) == {"requests_per_second", "max_retries", "timeout"}
+
+
+def test_the_airflow_cli_lists_the_provider_and_its_hook(tmp_path):
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
+    airflow_cli = Path(sys.executable).with_name("airflow")
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(
+            [str(airflow_cli), *args, "--output", "json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return done.stdout
+
+    providers = json.loads(cli("providers", "list"))
+    assert {"package_name": "airflow-provider-loopring", "version": __version__}.items() <= next(
+        p for p in providers if p["package_name"] == "airflow-provider-loopring"
+    ).items()
+    hooks = json.loads(cli("providers", "hooks"))
+    (ours,) = [h for h in hooks if h["connection_type"] == "loopring"]
+    assert ours["class"] == "airflow_provider_loopring.hooks.loopring.LoopringHook"
