@@ -107,9 +107,7 @@ class LoopringHook(BaseHook):
             headers["X-API-KEY"] = self.settings.api_key
         return headers
 
-    def _after_failure(
-        self, request: api.ApiRequest, error: LoopringApiError, attempts: api.Attempts
-    ) -> float:
+    def _after_failure(self, error: LoopringApiError, attempts: api.Attempts) -> float:
         wait = attempts.wait_after(error)
         if isinstance(error, LoopringRateLimitError):
             self._bucket.pause(wait)  # every caller on this connection backs off, not just us
@@ -147,7 +145,7 @@ class LoopringHook(BaseHook):
             try:
                 return self._send(request)
             except LoopringApiError as error:
-                time.sleep(self._after_failure(request, error, attempts))
+                time.sleep(self._after_failure(error, attempts))
 
     def _send(self, request: api.ApiRequest) -> Any:
         import requests
@@ -178,7 +176,7 @@ class LoopringHook(BaseHook):
             try:
                 return await self._asend(request, settings)
             except LoopringApiError as error:
-                await asyncio.sleep(self._after_failure(request, error, attempts))
+                await asyncio.sleep(self._after_failure(error, attempts))
 
     async def _asend(self, request: api.ApiRequest, settings: api.ConnectionSettings) -> Any:
         import httpx
