@@ -61,7 +61,15 @@ class ApiRequest:
         return f"GET {self.path} {query}".rstrip()
 
 
+def _hex_text(value: object, digits: int) -> object:
+    """Undo Jinja's native mode, which reads "0x…" text as a Python int (ast.literal_eval)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 16**digits:
+        return f"0x{value:0{digits}x}"
+    return value
+
+
 def check_address(value: object, name: str = "address") -> str:
+    value = _hex_text(value, 40)
     if not isinstance(value, str) or not _ADDRESS.fullmatch(value.strip()):
         raise LoopringInvalidParameterError(name, "an address: 0x followed by 40 hex digits", value)
     return value.strip()
@@ -76,6 +84,7 @@ def check_account_id(value: object, name: str = "account_id") -> int:
 
 
 def check_nft_data(value: object, name: str = "nft_datas") -> str:
+    value = _hex_text(value, 64)
     if not isinstance(value, str) or not _NFT_DATA.fullmatch(value.strip()):
         raise LoopringInvalidParameterError(
             name, "nftData values: 0x followed by 64 hex digits", value
@@ -110,13 +119,15 @@ def check_flag(value: object, name: str) -> bool:
 
 
 def check_list(value: object, name: str, check: Callable[[object, str], Any]) -> list[Any] | None:
-    """A list, tuple or comma-separated string, each item checked; None or empty: no filter."""
+    """A list, tuple, comma-separated string or lone int, each item checked; None: no filter."""
     if value is None:
         return None
     if isinstance(value, str):
         items: Iterable[object] = [part for part in value.split(",") if part.strip()]
     elif isinstance(value, (list, tuple)):
         items = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        items = [value]  # a lone id, or one hex value a native-mode template turned into an int
     else:
         raise LoopringInvalidParameterError(name, "a list or a comma-separated string", value)
     checked = [check(item, name) for item in items]
@@ -429,6 +440,7 @@ class Pager(Generic[T]):
     total: int | None = None
     done: bool = False
     pages: int = 0
+    received: int = 0  # distinct items handed out so far
     warning: str | None = None
     _recent: deque[set[object]] = field(default_factory=lambda: deque(maxlen=3))
     _short_retries: int = 0
@@ -445,6 +457,7 @@ class Pager(Generic[T]):
         keys = [self.key(item) for item in items]
         fresh = [item for item, key in zip(items, keys, strict=True) if key not in seen]
         self._recent.append(set(keys))
+        self.received += len(fresh)
         end = self.offset + len(items)
         if len(items) >= self.page_size and end < total:
             self._stale_pages = self._stale_pages + 1 if not fresh else 0

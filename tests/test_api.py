@@ -77,7 +77,7 @@ class TestRequests:
             ({"account_id": 1, "limit": 51}, "limit"),
             ({"account_id": 1, "offset": -1}, "offset"),
             ({"account_id": 1, "nft_datas": ["0x12"]}, "nft_datas"),
-            ({"account_id": 1, "nft_datas": 5}, "nft_datas"),
+            ({"account_id": 1, "nft_datas": {"0x1"}}, "nft_datas"),
             ({"account_id": 1, "token_addrs": ["nope"]}, "token_addrs"),
             ({"account_id": 1, "token_ids": ["x1"]}, "token_ids"),
             ({"account_id": 1, "non_zero": "yes"}, "non_zero"),
@@ -95,6 +95,20 @@ class TestRequests:
         request = api.nft_balances_request(account_id="12", token_ids=[" 5", 6])
         assert request.params["accountId"] == "12"
         assert request.params["tokenIds"] == "5,6"
+
+    def test_native_mode_templates_turn_hex_into_ints_and_we_turn_them_back(self):
+        # render_template_as_native_obj runs ast.literal_eval: "0x00ab.." becomes an int,
+        # "0xa..,0xb.." a tuple of ints.
+        request = api.nft_balances_request(
+            address=int(ADDRESS, 16),
+            nft_datas=(int(NFT_DATA, 16), int(NFT_DATA, 16)),
+            token_ids=32768,
+        )
+        assert request.params["address"] == ADDRESS.lower()
+        assert request.params["nftDatas"] == f"{NFT_DATA},{NFT_DATA}"
+        assert request.params["tokenIds"] == "32768"
+        with pytest.raises(LoopringInvalidParameterError, match="address"):
+            api.check_address(16**40)
 
     def test_long_bad_values_are_shortened_in_the_message(self):
         with pytest.raises(LoopringInvalidParameterError) as caught:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from functools import cached_property
@@ -62,6 +63,8 @@ class LoopringHook(BaseHook):
         self._settings: api.ConnectionSettings | None = None
         self._accounts: dict[tuple[str, object], Account] = {}
         self._async_client: httpx.AsyncClient | None = None
+        self._session: requests.Session | None = None
+        self._setup_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(loopring_conn_id={self.loopring_conn_id!r})"
@@ -70,9 +73,10 @@ class LoopringHook(BaseHook):
 
     @property
     def settings(self) -> api.ConnectionSettings:
-        if self._settings is None:
-            self._settings = self._settings_from(self.get_connection(self.loopring_conn_id))
-        return self._settings
+        with self._setup_lock:  # threads of an operator may ask first at the same time
+            if self._settings is None:
+                self._settings = self._settings_from(self.get_connection(self.loopring_conn_id))
+            return self._settings
 
     async def asettings(self) -> api.ConnectionSettings:
         """The settings, read with the async connection API (safe inside the triggerer)."""
@@ -122,17 +126,13 @@ class LoopringHook(BaseHook):
 
     # --- sync transport ------------------------------------------------------------------
 
-    @cached_property
+    @property
     def session(self) -> requests.Session:
         """One pooled session per hook, shared by the threads of an operator."""
-        import requests
-        from requests.adapters import HTTPAdapter
-
-        session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=32, max_retries=0)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        return session
+        with self._setup_lock:
+            if self._session is None:
+                self._session = _new_session()
+            return self._session
 
     def get_conn(self) -> requests.Session:
         return self.session
@@ -379,9 +379,10 @@ class LoopringHook(BaseHook):
         while not pager.done:
             request = pager.request(base)
             page = api.parse_model(request, self.call(request), parse)
-            yield from pager.accept(request, page.total_num, page.items)
+            fresh = pager.accept(request, page.total_num, page.items)
             if on_page is not None:
-                on_page(pager)
+                on_page(pager)  # before the items: a caller may stop before the next request
+            yield from fresh
         if pager.warning:
             self.log.warning(pager.warning)
 
@@ -424,6 +425,17 @@ class LoopringHook(BaseHook):
             if exc.code is None:
                 return False, str(exc)
         return True, f"Connected to the Loopring API at {self.settings.base_url}; the key works."
+
+
+def _new_session() -> requests.Session:
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=32, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 def _args(scope: dict[str, Any]) -> dict[str, Any]:
