@@ -75,12 +75,21 @@ def check_address(value: object, name: str = "address") -> str:
     return value.strip()
 
 
-def check_account_id(value: object, name: str = "account_id") -> int:
+def _whole(value: object, name: str, expected: str, minimum: int) -> int:
+    """An integer (or its digits as text, as templates render them) of at least ``minimum``."""
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise LoopringInvalidParameterError(name, "a positive integer account id", value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise LoopringInvalidParameterError(name, expected, value)
     return value
+
+
+def check_account_id(value: object, name: str = "account_id") -> int:
+    return _whole(value, name, "a positive integer account id", 1)
+
+
+def check_collection_id(value: object, name: str = "collection_id") -> int:
+    return _whole(value, name, "a collection id (a non-negative integer)", 0)
 
 
 def check_nft_data(value: object, name: str = "nft_datas") -> str:
@@ -93,11 +102,7 @@ def check_nft_data(value: object, name: str = "nft_datas") -> str:
 
 
 def check_token_id(value: object, name: str = "token_ids") -> int:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise LoopringInvalidParameterError(name, "token ids: non-negative integers", value)
-    return value
+    return _whole(value, name, "token ids: non-negative integers", 0)
 
 
 def check_limit(value: object, name: str = "limit") -> int:
@@ -157,6 +162,15 @@ def _query(**params: object) -> dict[str, str]:
     return {k: str(v) for k, v in params.items() if v is not None}
 
 
+def _paging(offset: object, limit: object, non_zero: object) -> dict[str, str]:
+    """The query parameters both list endpoints share."""
+    return _query(
+        offset=check_offset(offset),
+        limit=check_limit(limit),
+        nonZero=_flag(check_flag(non_zero, "non_zero")),
+    )
+
+
 def account_request(*, account_id: object = None, address: object = None) -> ApiRequest:
     account_id, address = check_selector(account_id, address)
     return ApiRequest(ACCOUNT, _query(accountId=account_id, owner=address), needs_key=False)
@@ -181,11 +195,9 @@ def nft_balances_request(
         nftDatas=_join(check_list(nft_datas, "nft_datas", check_nft_data)),
         tokenAddrs=_join(check_list(token_addrs, "token_addrs", check_address)),
         tokenIds=_join(check_list(token_ids, "token_ids", check_token_id)),
-        offset=check_offset(offset),
-        limit=check_limit(limit),
-        nonZero=_flag(check_flag(non_zero, "non_zero")),
-        metadata=_flag(check_flag(metadata, "metadata")),
     )
+    params.update(_paging(offset, limit, non_zero))
+    params["metadata"] = _flag(check_flag(metadata, "metadata"))
     return ApiRequest(NFT_BALANCES, params)
 
 
@@ -203,15 +215,10 @@ def collections_request(
     Everything is validated here, before the caller spends a request on resolving.
     """
     account_id, address = check_selector(account_id, address)
-    params = _query(
-        accountId=account_id,
-        tokenAddress=None
-        if token_address is None
-        else check_address(token_address, "token_address"),
-        offset=check_offset(offset),
-        limit=check_limit(limit),
-        nonZero=_flag(check_flag(non_zero, "non_zero")),
-    )
+    if token_address is not None:
+        token_address = check_address(token_address, "token_address")
+    params = _query(accountId=account_id, tokenAddress=token_address)
+    params.update(_paging(offset, limit, non_zero))
     return ApiRequest(COLLECTIONS, params), address
 
 
