@@ -109,3 +109,12 @@ class LoopringInvalidParameterError(AirflowFailException, ValueError):
         if len(shown) > 80:
             shown = shown[:77] + "..."
         super().__init__(f"Invalid {parameter}: expected {expected}, got {shown}.")
+
+
+class LoopringTriggerError(RuntimeError):
+    """A deferred wait ended in an error the trigger could not recover from.
+
+    Deliberately not an AirflowException: Airflow skips a resumed sensor on any
+    AirflowException under ``soft_fail``, and a broken setup (a rejected key, an unknown
+    account) must fail the task, not skip it.
+    """

@@ -1,0 +1,316 @@
+"""Sensors that wait until Loopring NFTs or a collection reach a layer-1 deployment status.
+
+Only Airflow SDK names are imported here: DAG files import this module at every parse, and the
+hook (requests, httpx) and the trigger are needed only when a task runs.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_loopring.deployment import Selection, Verdict
+    from airflow_provider_loopring.hooks.loopring import LoopringHook
+
+# Where reschedule mode keeps the statuses it last saw: each reschedule is a new process.
+_SEEN_KEY = "loopring_deployment_statuses"
+# The scheduler's own deferral timeout, a backstop in case the trigger never reports: it
+# leaves the trigger time for its last check after the deadline (see the trigger).
+_DEFER_BACKSTOP = timedelta(minutes=2)
+
+
+class _LoopringDeploymentSensor(BaseSensorOperator):
+    """What both sensors share: one check for poke, reschedule and deferrable mode.
+
+    :param target_statuses: the wait ends when everything selected is in one of these.
+    :param failure_statuses: the task fails at once, without retries, when anything selected
+        is in one of these (with ``soft_fail`` it is skipped, as the base sensor does).
+    :param deferrable: check once, then wait in the triggerer instead of a worker slot.
+    :param loopring_conn_id: the Loopring connection.
+    """
+
+    ui_color = "#c7e6f9"
+
+    def __init__(
+        self,
+        *,
+        target_statuses: Any = ("DEPLOYED",),
+        failure_statuses: Any = ("DEPLOY_FAILED",),
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        loopring_conn_id: str = "loopring_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        from airflow_provider_loopring.deployment import check_status_sets
+
+        self.target_statuses, self.failure_statuses = check_status_sets(
+            target_statuses, failure_statuses
+        )
+        self.deferrable = deferrable
+        self.loopring_conn_id = loopring_conn_id
+        self._seen: dict[str, str | None] = {}
+        self._deadline: float | None = None
+
+    # --- what subclasses say -------------------------------------------------------------
+
+    # The attributes that select what to wait on (template fields, rendered before a check).
+    _selector_fields: ClassVar[tuple[str, ...]] = ()
+
+    def _build(self, fields: dict[str, Any]) -> Selection:
+        """The selection from these values, validated (LoopringInvalidParameterError)."""
+        raise NotImplementedError
+
+    def _selection(self) -> Selection:
+        # api's checks also undo native rendering (render_template_as_native_obj reads "0x.."
+        # as a hex int), so rendered values go through as they are.
+        return self._build({name: getattr(self, name) for name in self._selector_fields})
+
+    def _validate_literals(self) -> None:
+        """Reject a wrong selector at construction, unless a template or XCom supplies it."""
+        if all(_is_literal(getattr(self, name)) for name in self._selector_fields):
+            self._selection()
+
+    # --- one check -----------------------------------------------------------------------
+
+    @cached_property
+    def hook(self) -> LoopringHook:
+        from airflow_provider_loopring.hooks.loopring import LoopringHook
+
+        return LoopringHook(loopring_conn_id=self.loopring_conn_id)
+
+    def execute(self, context: Context) -> Any:
+        if self.deferrable:
+            # Absolute, and from the first try of a reschedule: the trigger keeps it across
+            # triggerer restarts, so the wait never lasts longer than ``timeout``.
+            self._deadline = self._started_at(context) + self.timeout
+        return super().execute(context)
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        """One check; the base sensor's loop handles waiting, timeout and soft_fail."""
+        from airflow_provider_loopring.deployment import DONE, FAILED
+
+        selection = self._selection()
+        verdict = self._check(selection, context)
+        if verdict is not None and verdict.state == FAILED:
+            raise AirflowFailException(verdict.message)
+        if verdict is not None and verdict.state == DONE:
+            return PokeReturnValue(True, selection.returned(verdict.records))
+        if self.deferrable:
+            self._defer(selection)
+        return False
+
+    def _check(self, selection: Selection, context: Context) -> Verdict | None:
+        """Fetch and judge; None when a transient API error left us without an answer."""
+        from airflow_provider_loopring.deployment import judge
+        from airflow_provider_loopring.exceptions import LoopringApiError
+
+        try:
+            fetched = self._fetch(selection)
+        except LoopringApiError as error:
+            if not error.retryable:
+                raise
+            # The hook already retried; the trigger tolerates this too, so all modes agree.
+            self.log.warning("%s Still waiting; the next check tries again.", error)
+            return None
+        seen = self._load_seen(context)
+        verdict = judge(selection, fetched, self.target_statuses, self.failure_statuses, seen)
+        for line in verdict.transitions:
+            self.log.info("%s", line)
+        for line in verdict.warnings:
+            self.log.warning("%s", line)
+        self.log.info("%s", verdict.message)
+        if verdict.statuses != seen:
+            self._save_seen(context, verdict.statuses)
+        return verdict
+
+    def _fetch(self, selection: Selection) -> list[Any]:
+        from airflow_provider_loopring.deployment import NftSelection
+
+        if isinstance(selection, NftSelection):
+            return list(self.hook.iter_nft_balances(**selection.query()))
+        return list(self.hook.iter_collections(**selection.query()))
+
+    def _load_seen(self, context: Context) -> dict[str, str | None]:
+        store = self._state_store(context)
+        if store is None:
+            return self._seen
+        stored = store.get(_SEEN_KEY)
+        return dict(stored) if isinstance(stored, dict) else {}
+
+    def _save_seen(self, context: Context, statuses: dict[str, str | None]) -> None:
+        self._seen = statuses
+        store = self._state_store(context)
+        if store is not None:
+            store.set(_SEEN_KEY, statuses)
+
+    def _state_store(self, context: Context) -> Any:
+        """The task state store in reschedule mode (Airflow 3.3+), where memory does not last."""
+        return context.get("task_state_store") if self.reschedule else None
+
+    def _started_at(self, context: Context) -> float:
+        if self.reschedule:
+            first = context["ti"].get_first_reschedule_date(context)
+            if first is not None:
+                return first.timestamp()
+        return time.time()
+
+    # --- deferrable mode -----------------------------------------------------------------
+
+    def _defer(self, selection: Selection) -> NoReturn:
+        from airflow_provider_loopring.triggers.loopring import LoopringDeploymentTrigger
+
+        deadline = self._deadline if self._deadline is not None else time.time() + self.timeout
+        trigger = LoopringDeploymentTrigger(
+            selection=selection.to_dict(),
+            target_statuses=list(self.target_statuses),
+            failure_statuses=list(self.failure_statuses),
+            deadline=deadline,
+            poke_interval=self.poke_interval,
+            loopring_conn_id=self.loopring_conn_id,
+            last_seen=self._seen,
+            silent_fail=self.silent_fail,
+            exponential_backoff=self.exponential_backoff,
+            max_wait=None if self.max_wait is None else self.max_wait.total_seconds(),
+        )
+        backstop = timedelta(seconds=max(deadline - time.time(), 0)) + _DEFER_BACKSTOP
+        self.defer(trigger=trigger, method_name="execute_complete", timeout=backstop)
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger: same outcomes as the poke loop for the same situation.
+
+        :param event: the trigger's payload (see ``deployment.event``); anything else is an error.
+        """
+        from airflow_provider_loopring.deployment import check_event
+
+        checked = check_event(event)
+        for line in checked["transitions"]:
+            self.log.info("Seen by the trigger: %s", line)
+        status, message = checked["status"], checked["message"]
+        if status == "success":
+            self.log.info("%s", message)
+            return self._selection().returned(checked["records"])
+        if status == "failure":
+            self._give_up(AirflowFailException(message))
+        if status == "timeout":
+            self._give_up(AirflowSensorTimeout(message))
+        # A permanent API error fails the task (retries apply) even with soft_fail, as in poke
+        # mode (see LoopringTriggerError for why it is no AirflowException).
+        if self.never_fail:
+            raise AirflowSkipException(f"Skipping due to never_fail: {message}")
+        from airflow_provider_loopring.exceptions import LoopringTriggerError
+
+        raise LoopringTriggerError(message)
+
+    def _give_up(self, error: Exception) -> NoReturn:
+        # Raised here rather than left to Airflow's resume_execution: some 3.1 releases do not
+        # skip a deferred sensor's timeout under soft_fail (apache/airflow#61130).
+        if self.soft_fail:
+            raise AirflowSkipException(f"Skipping due to soft_fail: {error}") from error
+        raise error
+
+
+class LoopringNftDeploymentSensor(_LoopringDeploymentSensor):
+    """Wait until every selected NFT of an account is deployed (``deploymentStatus``).
+
+    Without ``nft_datas`` and ``token_addrs`` every NFT the account holds is awaited. Named
+    ``nft_datas`` must all be held by the account before the wait can end. Returns (XCom) a list
+    of ``{"nftData", "tokenAddress", "deploymentStatus"}``.
+
+    :param account_id: the account holding the NFTs (or ``address``; exactly one).
+    :param address: the account's layer-1 address.
+    :param nft_datas: only these NFTs: a list or a comma-separated string.
+    :param token_addrs: only NFTs of these token contracts.
+    :param target_statuses: statuses that end the wait; default ``("DEPLOYED",)``.
+    :param failure_statuses: statuses that fail the task at once; default ``("DEPLOY_FAILED",)``.
+    :param deferrable: wait in the triggerer; default ``[operators] default_deferrable``.
+    :param loopring_conn_id: the Loopring connection.
+    """
+
+    template_fields = ("account_id", "address", "nft_datas", "token_addrs", "loopring_conn_id")
+    _selector_fields = ("account_id", "address", "nft_datas", "token_addrs")
+
+    def __init__(
+        self,
+        *,
+        account_id: int | str | None = None,
+        address: str | None = None,
+        nft_datas: list[str] | str | None = None,
+        token_addrs: list[str] | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.account_id = account_id
+        self.address = address
+        self.nft_datas = nft_datas
+        self.token_addrs = token_addrs
+        self._validate_literals()
+
+    def _build(self, fields: dict[str, Any]) -> Selection:
+        from airflow_provider_loopring.deployment import NftSelection
+
+        return NftSelection.build(**fields)
+
+
+class LoopringCollectionDeploymentSensor(_LoopringDeploymentSensor):
+    """Wait until a collection of an account is deployed (``deployStatus``).
+
+    Returns (XCom) the collection record, with Loopring's field names.
+
+    :param account_id: the account (or ``address``; exactly one).
+    :param address: the account's layer-1 address (resolved to its account first).
+    :param collection_id: the collection's id (or ``contract_address``; exactly one).
+    :param contract_address: the collection's contract address.
+    :param target_statuses: statuses that end the wait; default ``("DEPLOYED",)``.
+    :param failure_statuses: statuses that fail the task at once; default ``("DEPLOY_FAILED",)``.
+    :param deferrable: wait in the triggerer; default ``[operators] default_deferrable``.
+    :param loopring_conn_id: the Loopring connection.
+    """
+
+    template_fields = (
+        "account_id",
+        "address",
+        "collection_id",
+        "contract_address",
+        "loopring_conn_id",
+    )
+    _selector_fields = ("account_id", "address", "collection_id", "contract_address")
+
+    def __init__(
+        self,
+        *,
+        account_id: int | str | None = None,
+        address: str | None = None,
+        collection_id: int | str | None = None,
+        contract_address: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.account_id = account_id
+        self.address = address
+        self.collection_id = collection_id
+        self.contract_address = contract_address
+        self._validate_literals()
+
+    def _build(self, fields: dict[str, Any]) -> Selection:
+        from airflow_provider_loopring.deployment import CollectionSelection
+
+        return CollectionSelection.build(**fields)
+
+
+def _is_literal(value: object) -> bool:
+    """Whether a value is final at construction: not a Jinja template, not an XCom reference."""
+    if value is None or isinstance(value, (bool, int)):
+        return True
+    if isinstance(value, str):
+        return "{{" not in value and "{%" not in value
+    if isinstance(value, (list, tuple)):
+        return all(_is_literal(item) for item in value)
+    return False

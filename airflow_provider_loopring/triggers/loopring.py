@@ -1,0 +1,185 @@
+"""LoopringDeploymentTrigger: waits in the triggerer for the deployment sensors."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_loopring.deployment import (
+    DONE,
+    FAILED,
+    NftSelection,
+    Selection,
+    Verdict,
+    check_status_sets,
+    event,
+    judge,
+    selection_from_dict,
+)
+from airflow_provider_loopring.exceptions import LoopringApiError
+from airflow_provider_loopring.hooks.loopring import LoopringHook
+
+# A check still in flight at the deadline may finish within this (the hook's own retries can
+# take minutes); the sensor's deferral timeout leaves room for it.
+LAST_CHECK_GRACE = 30.0
+# The longest pause between checks while the API keeps failing transiently.
+MAX_ERROR_BACKOFF = 300.0
+_MAX_DOUBLINGS = 32  # far beyond any timeout; keeps 2**n a float
+
+
+class LoopringDeploymentTrigger(BaseTrigger):
+    """Poll Loopring until the selected NFTs or collection reach a target or failure status.
+
+    Serves both deployment sensors. Every check goes through the hook's async methods; the
+    decision is ``deployment.judge``, the very one the sensors' ``poke`` uses. Transient API
+    errors (429, 5xx, network) are logged and polling goes on with backoff until the deadline;
+    a permanent one ends the wait with an "error" event. ``run()`` only reads, so running it
+    again after a triggerer restart is harmless.
+
+    :param selection: ``NftSelection.to_dict()`` or ``CollectionSelection.to_dict()``.
+    :param target_statuses: statuses that end the wait.
+    :param failure_statuses: statuses that fail it.
+    :param deadline: when the wait times out, in seconds since the epoch (absolute, so a
+        restarted trigger keeps the sensor's ``timeout``).
+    :param poke_interval: seconds between checks.
+    :param loopring_conn_id: the Loopring connection.
+    :param last_seen: statuses the sensor saw last (key -> status), so transitions are logged
+        relative to them.
+    :param silent_fail: keep polling after permanent API errors too, as the base sensor's
+        ``silent_fail`` does in poke mode.
+    :param exponential_backoff: double the wait after each check, as the base sensor's
+        ``exponential_backoff`` does (without its jitter).
+    :param max_wait: the longest wait between checks, in seconds.
+    """
+
+    def __init__(
+        self,
+        *,
+        selection: dict[str, Any],
+        target_statuses: list[str],
+        failure_statuses: list[str],
+        deadline: float,
+        poke_interval: float,
+        loopring_conn_id: str = "loopring_default",
+        last_seen: dict[str, str | None] | None = None,
+        silent_fail: bool = False,
+        exponential_backoff: bool = False,
+        max_wait: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.selection: Selection = selection_from_dict(selection)
+        targets, failures = check_status_sets(target_statuses, failure_statuses)
+        self.target_statuses = list(targets)
+        self.failure_statuses = list(failures)
+        self.deadline = float(deadline)
+        self.poke_interval = float(poke_interval)
+        self.loopring_conn_id = loopring_conn_id
+        self.last_seen = dict(last_seen or {})
+        self.silent_fail = silent_fail
+        self.exponential_backoff = exponential_backoff
+        self.max_wait = None if max_wait is None else float(max_wait)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "selection": self.selection.to_dict(),
+                "target_statuses": self.target_statuses,
+                "failure_statuses": self.failure_statuses,
+                "deadline": self.deadline,
+                "poke_interval": self.poke_interval,
+                "loopring_conn_id": self.loopring_conn_id,
+                "last_seen": self.last_seen,
+                "silent_fail": self.silent_fail,
+                "exponential_backoff": self.exponential_backoff,
+                "max_wait": self.max_wait,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = LoopringHook(loopring_conn_id=self.loopring_conn_id)
+        try:
+            yield TriggerEvent(await self._wait(hook))
+        finally:
+            await hook.aclose()
+
+    async def _wait(self, hook: LoopringHook) -> dict[str, Any]:
+        """Check until the wait ends; returns the event's payload."""
+        seen = dict(self.last_seen)  # run() may run again: never change the kwargs
+        transitions: list[str] = []
+        last = "no check has succeeded yet"
+        checks = 1  # the sensor's own check, before it deferred
+        errors = 0
+        while True:
+            checks += 1
+            try:
+                verdict = await self._check(hook, seen)
+            except asyncio.TimeoutError:
+                last = "the last check did not finish in time"
+                return event("timeout", self._timeout_message(last), transitions=transitions)
+            except Exception as error:
+                if not (_is_transient(error) or self.silent_fail):
+                    return self._error(error, transitions)
+                errors += 1
+                last = f"the last check failed: {error}"
+                self.log.warning("%s Still waiting (error %d in a row).", error, errors)
+            else:
+                errors = 0
+                transitions += verdict.transitions
+                seen = verdict.statuses
+                if verdict.state == DONE:
+                    return event("success", verdict.message, verdict.records, transitions)
+                if verdict.state == FAILED:
+                    return event("failure", verdict.message, verdict.records, transitions)
+                last = verdict.message
+            remaining = self.deadline - time.time()
+            if remaining <= 0:
+                return event("timeout", self._timeout_message(last), transitions=transitions)
+            await asyncio.sleep(min(self._pause(checks, errors), remaining))
+
+    def _error(self, error: Exception, transitions: list[str]) -> dict[str, Any]:
+        """The event for an error polling again would not cure: the task fails and says why."""
+        if isinstance(error, LoopringApiError):
+            return event("error", str(error), transitions=transitions)
+        # A wrong connection or a bug: keep the traceback in the trigger's log.
+        self.log.exception("The deployment trigger stopped on an unexpected error.")
+        return event("error", f"{type(error).__name__}: {error}", transitions=transitions)
+
+    async def _check(self, hook: LoopringHook, seen: dict[str, str | None]) -> Verdict:
+        """One fetch and verdict; a fetch still running just after the deadline is cut short."""
+        budget = max(self.deadline - time.time(), 0.0) + LAST_CHECK_GRACE
+        fetched = await asyncio.wait_for(self._fetch(hook), timeout=budget)
+        verdict = judge(self.selection, fetched, self.target_statuses, self.failure_statuses, seen)
+        for line in verdict.transitions:
+            self.log.info("%s", line)
+        for line in verdict.warnings:
+            self.log.warning("%s", line)
+        self.log.info("%s", verdict.message)
+        return verdict
+
+    async def _fetch(self, hook: LoopringHook) -> list[Any]:
+        query = self.selection.query()
+        if isinstance(self.selection, NftSelection):
+            return [item async for item in hook.aiter_nft_balances(**query)]
+        return [item async for item in hook.aiter_collections(**query)]
+
+    def _pause(self, checks: int, errors: int) -> float:
+        """Seconds to the next check: the poke interval (growing with exponential_backoff),
+        doubled per transient error in a row since the API needs a rest, at most max_wait."""
+        wait = self.poke_interval
+        if self.exponential_backoff:
+            wait *= 2 ** min(checks - 1, _MAX_DOUBLINGS)
+        if errors:
+            wait = min(wait * 2 ** min(errors, _MAX_DOUBLINGS), max(wait, MAX_ERROR_BACKOFF))
+        return wait if self.max_wait is None else min(wait, self.max_wait)
+
+    def _timeout_message(self, last: str) -> str:
+        return f"Sensor has timed out waiting for {self.selection.describe()}: {last}"
+
+
+def _is_transient(error: Exception) -> bool:
+    return isinstance(error, LoopringApiError) and error.retryable
