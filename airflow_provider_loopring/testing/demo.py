@@ -1,58 +1,323 @@
-"""`python -m airflow_provider_loopring.testing demo`: a snapshot of every sandbox account.
+"""`python -m airflow_provider_loopring.testing demo`: both example DAGs against a sandbox, offline.
 
-Offline: it starts a sandbox on a free loopback port, points a throwaway Airflow home at
-it and reads every account's NFTs and collections through LoopringHook, as a DAG would.
+It starts a sandbox on a free loopback port, makes a throwaway Airflow home (sqlite) under
+`.demo/`, and runs the example DAGs with `dag.test()`: the daily NFT snapshot of three
+accounts, then the deployment wait, with the sandbox scripted to move the collection
+NOT_DEPLOYED -> DEPLOYING -> DEPLOYED while the sensor waits in its trigger. It prints what
+was fetched and written, checks it against the sandbox's data, and exits 1 if anything failed.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import itertools
 import json
 import os
-import tempfile
+import re
+import shutil
+import sys
 import time
-from collections import Counter
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from airflow_provider_loopring.testing.sandbox import LoopringSandbox
 
+SNAPSHOT_DAG = "loopring_nft_snapshot"
+AWAIT_DAG = "loopring_await_deployment"
+SCRIPTED = ["NOT_DEPLOYED", "DEPLOYING", "DEPLOYED"]
+# How the sensor and its trigger log a status change (issue 4: "0x.. NOT_DEPLOYED -> DEPLOYING").
+TRANSITION = re.compile(
+    r"(?P<what>(?:collection|NFT) \S+).*? (?P<old>[A-Z_]+) -> (?P<new>[A-Z_]+)$"
+)
+
 
 def add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser("demo", help="read every account of a sandbox, offline")
-    parser.add_argument("--home", default=".demo", help="throwaway AIRFLOW_HOME (default .demo)")
+    parser = commands.add_parser(
+        "demo", help="run the example DAGs against a sandbox, offline (`make demo`)"
+    )
+    parser.add_argument("--home", default=".demo", help="throwaway Airflow home goes here")
+    parser.add_argument(
+        "--dags-folder", default=None, help="the example DAGs (default: ./example_dags)"
+    )
     parser.add_argument("--accounts", type=int, default=3)
     parser.add_argument("--nfts-per-account", type=int, default=120)
     parser.set_defaults(run=demo)
 
 
-def demo(args: argparse.Namespace) -> int:
-    home = Path(args.home).resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-", dir=home)
-    with LoopringSandbox(accounts=args.accounts, nfts_per_account=args.nfts_per_account) as sandbox:
-        os.environ["AIRFLOW_CONN_LOOPRING_DEFAULT"] = json.dumps(
-            {
-                "conn_type": "loopring",
-                "host": sandbox.url,
-                "password": sandbox.api_key,
-                "extra": {"requests_per_second": 20},
-            }
-        )
-        print(f"Loopring sandbox at {sandbox.url} ({args.accounts} accounts)")
-        from airflow_provider_loopring.hooks.loopring import LoopringHook
+def find_dags_folder(given: str | None) -> Path:
+    """The example DAGs: as given, else ./example_dags, else next to this package's source."""
+    if given is not None:
+        candidates = [Path(given)]
+    else:
+        candidates = [Path.cwd() / "example_dags", Path(__file__).parents[2] / "example_dags"]
+    for folder in candidates:
+        if (folder / f"{SNAPSHOT_DAG}.py").is_file() and (folder / f"{AWAIT_DAG}.py").is_file():
+            return folder.resolve()
+    tried = ", ".join(str(folder) for folder in candidates)
+    raise SystemExit(
+        f"demo: the example DAGs ({SNAPSHOT_DAG}.py, {AWAIT_DAG}.py) are not in {tried}. "
+        "Run `make demo` in a checkout of airflow-provider-loopring, or pass --dags-folder."
+    )
 
-        hook = LoopringHook()
-        started = time.monotonic()
-        for listed in sandbox.accounts:
-            account = hook.get_account(address=listed["owner"])
-            balances = list(hook.iter_nft_balances(account_id=account.account_id))
-            collections = list(hook.iter_collections(account_id=account.account_id))
-            statuses = Counter(str(b.deployment_status) for b in balances)
-            print(
-                f"  account {account.account_id} {account.owner}: {len(balances)} NFTs "
-                f"in {len(collections)} collections; "
-                + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
+
+def quiet_airflow_env(home: Path, dags_folder: Path) -> dict[str, str]:
+    """A throwaway Airflow: sqlite in `home`, our DAGs, warnings only, but our INFO lines."""
+    from cryptography.fernet import Fernet
+
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        # The provider's own progress lines (pages, transitions) are what the demo is about.
+        "AIRFLOW__LOGGING__NAMESPACE_LEVELS": (
+            "airflow_provider_loopring=INFO airflow.task.operators.airflow_provider_loopring=INFO"
+        ),
+        "AIRFLOW__LOGGING__LOG_FORMAT": "    | %(message)s",
+        "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
+        # Deferred tasks' trigger arguments are stored encrypted.
+        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+        # The sandbox moves on per response, not per minute: no need to wait a minute per check.
+        "LOOPRING_DEPLOYMENT_POKE_INTERVAL": "1",
+    }
+
+
+def demo(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    dags_folder = find_dags_folder(args.dags_folder)
+    home = Path(args.home).resolve() / "airflow"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    os.environ.update(quiet_airflow_env(home, dags_folder))  # before anything imports airflow
+    # Airflow's own dependencies warn about each other at import; nothing a demo user can fix.
+    warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")
+    sandbox = LoopringSandbox(accounts=args.accounts, nfts_per_account=args.nfts_per_account)
+    with sandbox:
+        os.environ["AIRFLOW_CONN_LOOPRING_DEFAULT"] = json.dumps(
+            {"conn_type": "loopring", "host": sandbox.url, "password": sandbox.api_key}
+        )
+        print(
+            f"Loopring sandbox at {sandbox.url}: {args.accounts} accounts of made-up NFTs.\n"
+            f"Airflow home {_shown(home)} (sqlite), DAGs from {_shown(dags_folder)}.\n"
+        )
+        dags = _load_dags(dags_folder)
+        ok = run_snapshot(dags[SNAPSHOT_DAG], sandbox)
+        ok = run_await_deployment(dags[AWAIT_DAG], sandbox) and ok
+    verdict = "Done" if ok else "FAILED"
+    print(
+        f"\n{verdict} in {time.monotonic() - started:.0f} s; the sandbox is stopped. "
+        f"The files and Airflow's database stay in {_shown(home)}."
+    )
+    return 0 if ok else 1
+
+
+def _load_dags(dags_folder: Path) -> dict[str, Any]:
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils import db
+
+    with _step("Creating the metadata database"):
+        db.initdb()
+    bag = DagBag(dag_folder=str(dags_folder))
+    if bag.import_errors:
+        raise SystemExit(f"demo: the example DAGs do not import: {bag.import_errors}")
+    return {dag_id: bag.get_dag(dag_id) for dag_id in (SNAPSHOT_DAG, AWAIT_DAG)}
+
+
+# --- the snapshot ------------------------------------------------------------------------
+
+
+def run_snapshot(dag: Any, sandbox: LoopringSandbox) -> bool:
+    accounts = sandbox.accounts
+    # One account by its owner address, to show the DAG resolving it; the others by id.
+    wanted: list[int | str] = [account["accountId"] for account in accounts]
+    if len(wanted) > 1:
+        wanted[1] = accounts[1]["owner"]
+    print(f"== {SNAPSHOT_DAG}, accounts={json.dumps(wanted)}")
+    run, took = _test(dag, {"accounts": wanted})
+    results = _xcoms(run)
+    summary = results.get(("summarize", -1))
+    print(f"  run {run.state} in {took:.1f} s")
+    if run.state != "success" or not isinstance(summary, dict):
+        return _failed(run)
+
+    checks = []
+    print("  accounts:")
+    for index, account in enumerate(accounts):
+        reference = results.get(("nft_balances", index), {})
+        expected = len(sandbox.balances(account["accountId"], non_zero=True))
+        checks.append(
+            _check(
+                f"    {account['accountId']} {account['owner']}: {reference.get('records')} NFTs",
+                reference.get("records") == expected == _lines(reference.get("path")),
+                f"the sandbox holds {expected}",
             )
-        took = time.monotonic() - started
-        print(f"{len(sandbox.requests)} requests in {took:.1f} s, rate-limited to 20/s; done.")
-    return 0
+        )
+    collections = results[("collections", -1)]
+    expected = sum(len(sandbox.collections(a["accountId"])) for a in accounts)
+    checks.append(
+        _check(
+            f"    {collections['records']} collection records",
+            collections["records"] == expected == _lines(collections["path"]),
+            f"the sandbox lists {expected}",
+        )
+    )
+    print("  files:")
+    for path in summary["files"]:
+        lines = _lines(path)
+        print(f"    {_shown(path)}" + ("" if path.endswith(".json") else f"  ({lines} lines)"))
+    statuses = ", ".join(f"{n} {s}" for s, n in summary["nfts_per_deployment_status"].items())
+    print(f"  summary: {summary['nfts']} NFTs in {summary['collections']} collections; {statuses}")
+    for item in summary["nfts_per_collection"][:3]:
+        print(f"    {item['nfts']:4} NFTs of {item['name']!r} ({item['deployStatus']})")
+    return all(checks)
+
+
+# --- the deployment wait -----------------------------------------------------------------
+
+
+def run_await_deployment(dag: Any, sandbox: LoopringSandbox) -> bool:
+    account_id = sandbox.accounts[0]["accountId"]
+    held = sandbox.collections(account_id)[0]
+    collection = held["collection"]
+    contract = collection["contractAddress"].lower()
+    expected = [
+        nft
+        for nft in sandbox.balances(account_id, non_zero=True)
+        if nft["tokenAddress"].lower() == contract
+    ]
+    sandbox.schedule_collection_status(collection["id"], SCRIPTED, every=1)
+    conf = {"account_id": account_id, "collection_id": collection["id"]}
+    print(
+        f"\n== {AWAIT_DAG}, {json.dumps(conf)}: {collection['name']!r}; the sandbox "
+        f"answers {' -> '.join(SCRIPTED)}, one step per check"
+    )
+    with _recording_stdout() as output:
+        run, took = _test(dag, conf)
+    print(f"  run {run.state} in {took:.1f} s")
+    if run.state != "success":
+        return _failed(run)
+    seen = _transitions(output.getvalue())
+    print("  the sensor saw:")
+    for what, old, new in seen:
+        print(f"    {what}: {old} -> {new}")
+    wanted = list(itertools.pairwise(SCRIPTED))
+    fetched = _xcoms(run).get(("deployed_nfts", -1)) or []
+    checks = [
+        _check(
+            "  every scripted transition seen",
+            [(old, new) for _, old, new in seen] == wanted,
+            f"expected {wanted}",
+        ),
+        _check(
+            f"  then deployed_nfts fetched {len(fetched)} NFTs of contract {contract}",
+            len(fetched) == len(expected),
+            f"the account holds {len(expected)}",
+        ),
+    ]
+    return all(checks)
+
+
+def _transitions(log: str) -> list[tuple[str, str, str]]:
+    """Status changes in the log, each once (the trigger logs them, the sensor repeats them)."""
+    found: dict[tuple[str, str, str], None] = {}
+    for line in log.splitlines():
+        match = TRANSITION.search(line.strip())
+        if match:
+            found.setdefault((match["what"], match["old"], match["new"]), None)
+    return list(found)
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _test(dag: Any, conf: dict[str, Any]) -> tuple[Any, float]:
+    started = time.monotonic()
+    run = dag.test(run_conf=conf)
+    return run, time.monotonic() - started
+
+
+def _xcoms(run: Any) -> dict[tuple[str, int], Any]:
+    """(task_id, map_index) -> return value, for every task of the run."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    query = select(XComModel).where(
+        XComModel.dag_id == run.dag_id,
+        XComModel.run_id == run.run_id,
+        XComModel.key == "return_value",
+    )
+    with create_session() as session:
+        return {
+            (row.task_id, row.map_index): XComModel.deserialize_value(row)
+            for row in session.scalars(query)
+        }
+
+
+def _failed(run: Any) -> bool:
+    for ti in run.get_task_instances():
+        print(f"    {ti.task_id}[{ti.map_index}]: {ti.state}")
+    print("  FAILED: see the task errors above.")
+    return False
+
+
+def _check(line: str, ok: bool, otherwise: str) -> bool:
+    print(line if ok else f"{line}  <-- WRONG: {otherwise}")
+    return ok
+
+
+def _local(url: str) -> Path:
+    return Path(url.removeprefix("file://"))
+
+
+def _lines(url: str | None) -> int | None:
+    if url is None or not url.startswith("file://") or not _local(url).is_file():
+        return None
+    with _local(url).open("rb") as file:
+        return sum(1 for _ in file)
+
+
+def _shown(where: str | Path) -> str:
+    """A path relative to the current directory when it is below it."""
+    path = _local(where) if isinstance(where, str) else where
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@contextmanager
+def _step(what: str) -> Iterator[None]:
+    started = time.monotonic()
+    print(f"{what}...", end=" ", flush=True)
+    yield
+    print(f"{time.monotonic() - started:.1f} s")
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, out: Any, copy: io.StringIO) -> None:
+        self.out, self.copy = out, copy
+
+    def write(self, text: str) -> int:
+        self.copy.write(text)
+        return int(self.out.write(text))
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+@contextmanager
+def _recording_stdout() -> Iterator[io.StringIO]:
+    """Show stdout as usual and keep a copy: Airflow logs the tasks there under dag.test()."""
+    copy = io.StringIO()
+    original = sys.stdout
+    sys.stdout = _Tee(original, copy)
+    try:
+        yield copy
+    finally:
+        sys.stdout = original
