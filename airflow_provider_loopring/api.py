@@ -6,6 +6,7 @@ nothing else decides: no sockets, no sleeping, no Airflow here.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import random
 import re
@@ -139,6 +140,14 @@ def check_list(value: object, name: str, check: Callable[[object, str], Any]) ->
     return checked or None
 
 
+def check_filter(value: object, name: str, check: Callable[[object, str], Any]) -> list[Any] | None:
+    """A filter: None for none; an empty list or "" is refused, as it would select everything."""
+    checked = check_list(value, name, check)
+    if checked is None and value is not None:
+        raise LoopringInvalidParameterError(name, "at least one value (None: no filter)", value)
+    return checked
+
+
 def check_selector(account_id: object, address: object) -> tuple[int | None, str | None]:
     """Exactly one of account_id and address, each valid."""
     if (account_id is None) == (address is None):
@@ -192,9 +201,9 @@ def nft_balances_request(
     params = _query(
         accountId=account_id,
         address=address,
-        nftDatas=_join(check_list(nft_datas, "nft_datas", check_nft_data)),
-        tokenAddrs=_join(check_list(token_addrs, "token_addrs", check_address)),
-        tokenIds=_join(check_list(token_ids, "token_ids", check_token_id)),
+        nftDatas=_join(check_filter(nft_datas, "nft_datas", check_nft_data)),
+        tokenAddrs=_join(check_filter(token_addrs, "token_addrs", check_address)),
+        tokenIds=_join(check_filter(token_ids, "token_ids", check_token_id)),
     )
     params.update(_paging(offset, limit, non_zero))
     params["metadata"] = _flag(check_flag(metadata, "metadata"))
@@ -341,6 +350,14 @@ class RetryPolicy:
     max_backoff: float = 30.0
     max_elapsed: float = 300.0
 
+    def __post_init__(self) -> None:
+        # Checked here, not at the first retry (a negative wait makes time.sleep raise).
+        check_offset(self.max_retries, "max_retries")
+        for name in ("backoff", "max_backoff", "max_elapsed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise LoopringInvalidParameterError(name, "a non-negative number of seconds", value)
+
     def delay(
         self,
         attempt: int,
@@ -436,9 +453,10 @@ class Pager(Generic[T]):
 
     Offsets shift when the account changes while we read: items may repeat across pages
     (dropped here: keys of the last pages are remembered, so memory stays bounded by a
-    page), ``totalNum`` may grow (we follow it) or shrink (we stop at the new end). A page
-    that comes back short while ``totalNum`` says there is more is asked for once more
-    before we accept the end, which recovers from a transient empty page.
+    page), ``totalNum`` may grow (we follow it) or shrink (we step back by as much, since
+    items we have not read may have moved into offsets we have). A page that comes back
+    short while ``totalNum`` says there is more is asked for once more; short again, the
+    listing is inconsistent and the read fails rather than return part of the account.
     """
 
     page_size: int
@@ -448,7 +466,6 @@ class Pager(Generic[T]):
     done: bool = False
     pages: int = 0
     received: int = 0  # distinct items handed out so far
-    warning: str | None = None
     _recent: deque[set[object]] = field(default_factory=lambda: deque(maxlen=3))
     _short_retries: int = 0
     _stale_pages: int = 0
@@ -459,6 +476,7 @@ class Pager(Generic[T]):
     def accept(self, request: ApiRequest, total: int, items: list[T]) -> list[T]:
         """Take one page; returns the items not seen before and moves the plan on."""
         self.pages += 1
+        shrunk = 0 if self.total is None else max(self.total - total, 0)
         self.total = total
         seen = set().union(*self._recent)
         keys = [self.key(item) for item in items]
@@ -466,7 +484,10 @@ class Pager(Generic[T]):
         self._recent.append(set(keys))
         self.received += len(fresh)
         end = self.offset + len(items)
-        if len(items) >= self.page_size and end < total:
+        if shrunk and self.offset:
+            self.offset = max(self.offset - shrunk, 0)  # repeats are dropped above
+            self._short_retries = 0
+        elif len(items) >= self.page_size and end < total:
             self._stale_pages = self._stale_pages + 1 if not fresh else 0
             if self._stale_pages >= 2:
                 raise bad_shape(request, "the same items came back for different offsets")
@@ -474,12 +495,14 @@ class Pager(Generic[T]):
             self._short_retries = 0
         elif end < total and self._short_retries < 1:
             self._short_retries += 1
+        elif end < total:
+            raise LoopringBadResponseError(
+                f"{len(items)} items at offset {self.offset} twice, although totalNum is "
+                f"{total}: the listing is inconsistent and the result would be incomplete",
+                endpoint=request.describe(),
+                retryable=True,
+            )
         else:
-            if end < total:
-                self.warning = (
-                    f"{request.describe()} returned {len(items)} items at offset "
-                    f"{self.offset} although totalNum is {total}; ending there."
-                )
             self.done = True
         return fresh
 
@@ -495,7 +518,6 @@ def parse_model(request: ApiRequest, body: Any, model: Callable[[Any], T]) -> T:
 # --- connection settings ------------------------------------------------------------------
 
 DEFAULT_HOST = "https://api3.loopring.io"
-_LOOPBACK = ("localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -529,6 +551,16 @@ def _number(
     return int(value) if integer else value
 
 
+def _is_loopback(hostname: str) -> bool:
+    """A loopback address, or "localhost"; a name like 127.0.0.1.example.com is not one."""
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
 def connection_settings(
     host: str | None, port: int | None, api_key: str | None, extra: Mapping[str, Any]
 ) -> ConnectionSettings:
@@ -544,8 +576,7 @@ def connection_settings(
     if port and parts.port is None:
         base = f"{base}:{port}"
     hostname = parts.hostname
-    loopback = hostname in _LOOPBACK or hostname.startswith("127.")
-    if parts.scheme == "http" and not loopback:
+    if parts.scheme == "http" and not _is_loopback(hostname):
         raise LoopringInvalidParameterError(
             "host",
             "an https:// URL (plain http:// would send the API key in clear text; "

@@ -117,8 +117,8 @@ class NftSelection:
     ) -> NftSelection:
         """Validate with the API's own rules; raises LoopringInvalidParameterError."""
         account, owner = api.check_selector(account_id, address)
-        datas = api.check_list(nft_datas, "nft_datas", api.check_nft_data) or []
-        tokens = api.check_list(token_addrs, "token_addrs", api.check_address) or []
+        datas = api.check_filter(nft_datas, "nft_datas", api.check_nft_data) or []
+        tokens = api.check_filter(token_addrs, "token_addrs", api.check_address) or []
         return cls(account, owner, _unique_lower(datas), _unique_lower(tokens))
 
     @property
@@ -275,7 +275,8 @@ def _unique_lower(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def _lists(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
+    """Tuples as lists; an empty filter as None, which is how build() reads "no filter"."""
+    return {k: (list(v) or None) if isinstance(v, tuple) else v for k, v in fields.items()}
 
 
 def _few(values: Sequence[str], sep: str = ", ") -> str:

@@ -58,6 +58,8 @@ class LoopringHook(BaseHook):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if retry_policy is not None and not isinstance(retry_policy, api.RetryPolicy):
+            raise LoopringInvalidParameterError("retry_policy", "an api.RetryPolicy", retry_policy)
         self.loopring_conn_id = loopring_conn_id
         self._retry_policy = retry_policy
         self._settings: api.ConnectionSettings | None = None
@@ -156,6 +158,7 @@ class LoopringHook(BaseHook):
                 params=dict(request.params),
                 headers=self._headers(request),
                 timeout=self.settings.timeout,
+                allow_redirects=False,  # a redirect would take the key to another host
             )
         except requests.Timeout:
             raise api.transport_failure(
@@ -182,7 +185,7 @@ class LoopringHook(BaseHook):
         import httpx
 
         if self._async_client is None:
-            self._async_client = httpx.AsyncClient(timeout=settings.timeout)
+            self._async_client = httpx.AsyncClient(timeout=settings.timeout, follow_redirects=False)
         try:
             response = await self._async_client.get(
                 settings.base_url + request.path,
@@ -383,8 +386,6 @@ class LoopringHook(BaseHook):
             if on_page is not None:
                 on_page(pager)  # before the items: a caller may stop before the next request
             yield from fresh
-        if pager.warning:
-            self.log.warning(pager.warning)
 
     async def _aiterate(
         self,
@@ -400,8 +401,6 @@ class LoopringHook(BaseHook):
             page = api.parse_model(request, await self.acall(request), parse)
             for item in pager.accept(request, page.total_num, page.items):
                 yield item
-        if pager.warning:
-            self.log.warning(pager.warning)
 
     # --- connection test -----------------------------------------------------------------
 

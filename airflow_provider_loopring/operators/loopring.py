@@ -384,9 +384,9 @@ class LoopringNftBalancesOperator(_LoopringAccountsOperator):
 
         return {
             **super()._checks(rendered),
-            "nft_datas": lambda value: api.check_list(value, "nft_datas", api.check_nft_data),
-            "token_addrs": lambda value: api.check_list(value, "token_addrs", api.check_address),
-            "token_ids": lambda value: api.check_list(value, "token_ids", api.check_token_id),
+            "nft_datas": lambda value: api.check_filter(value, "nft_datas", api.check_nft_data),
+            "token_addrs": lambda value: api.check_filter(value, "token_addrs", api.check_address),
+            "token_ids": lambda value: api.check_filter(value, "token_ids", api.check_token_id),
             "metadata": lambda value: api.check_flag(value, "metadata"),
         }
 

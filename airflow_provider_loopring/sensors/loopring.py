@@ -49,12 +49,13 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        from airflow_provider_loopring.api import check_flag
         from airflow_provider_loopring.deployment import check_status_sets
 
         self.target_statuses, self.failure_statuses = check_status_sets(
             target_statuses, failure_statuses
         )
-        self.deferrable = deferrable
+        self.deferrable = check_flag(deferrable, "deferrable")
         self.loopring_conn_id = loopring_conn_id
         self._seen: dict[str, str | None] = {}
         self._deadline: float | None = None

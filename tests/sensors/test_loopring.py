@@ -437,7 +437,7 @@ def test_deferring_hands_the_trigger_plain_arguments(sandbox, nft):
             "account_id": account_id,
             "address": None,
             "nft_datas": [nft_data.lower()],
-            "token_addrs": [],
+            "token_addrs": None,
         },
         "target_statuses": ["DEPLOYED"],
         "failure_statuses": ["DEPLOY_FAILED"],
