@@ -281,18 +281,21 @@ def parse_response(
         data = json.loads(body)
     except ValueError:
         data = None
+        got = "an HTML page" if body.lstrip()[:1] == b"<" else "a body that is not JSON"
+        got = f"{got} ({len(body)} bytes)"
         if 200 <= http_status < 300 or http_status == 404:
-            kind = "an HTML page" if body.lstrip()[:1] == b"<" else "a body that is not JSON"
             raise LoopringBadResponseError(
-                f"got {kind} ({len(body)} bytes), expected JSON",
+                f"got {got}, expected JSON",
                 endpoint=request.describe(),
                 http_status=http_status,
                 retryable=True,
             ) from None
+    else:
+        got = "no Loopring error"
     envelope = _error_envelope(data)
     if envelope is None and 200 <= http_status < 300:
         return data
-    code, message = envelope if envelope else (None, f"HTTP {http_status} with no Loopring error")
+    code, message = envelope if envelope else (None, f"HTTP {http_status} with {got}")
     error = error_for(request, http_status, code, message)
     if isinstance(error, LoopringRateLimitError):
         error.retry_after = parse_retry_after(

@@ -140,7 +140,7 @@ class TestResponses:
              LoopringRateLimitError, 100000, "too many"),
             (503, b"Service Unavailable", LoopringServerError, None, "HTTP 503"),
             (502, b"<html><body>502 Bad Gateway</body></html>", LoopringServerError, None,
-             "HTTP 502"),
+             "HTTP 502 with an HTML page (41 bytes)"),
             (401, b"", LoopringAuthError, None, "HTTP 401"),
         ],
     )  # fmt: skip
