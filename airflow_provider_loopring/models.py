@@ -2,7 +2,8 @@
 
 Every model keeps the mapping it was built from (a shallow copy it owns) and derives its typed
 attributes from it, so ``to_dict()`` gives back the API's own field names and values exactly as
-received (decimal strings, the raw ``nftId``, unknown fields): a deep copy of that mapping. A nested
+received (decimal strings, the raw ``nftId``, unknown fields): a deep copy of that mapping, or
+with ``copy=False`` the mapping itself, for callers that only serialise it. A nested
 model (``metadata``, ``collectionInfo``, ...) owns the very dict its parent's mapping points to,
 so a record is held once however deep it goes.
 
@@ -12,7 +13,7 @@ turns it into a bad-response error. Stdlib only, so DAG files and triggers impor
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar, TypeVar
@@ -34,6 +35,8 @@ _M = TypeVar("_M", bound="_ApiModel")
 _P = TypeVar("_P", bound="_Page")
 _T = TypeVar("_T")
 _MISSING: Any = object()
+_set = object.__setattr__
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 _NFT_ID_LIMIT = 1 << 256
 
 
@@ -66,6 +69,9 @@ class DeploymentStatus(str, Enum):
                 return member
         valid = ", ".join(member.value for member in cls)
         raise ValueError(f"unknown deployment status {_describe(value)}; expected one of {valid}")
+
+
+_STATUSES = {status.value: status for status in DeploymentStatus}
 
 
 def same_address(a: str | None, b: str | None) -> bool:
@@ -150,6 +156,9 @@ def _obj(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
 
 
 def _opt_status(raw: Mapping[str, Any], key: str) -> DeploymentStatus | str | None:
+    value = raw.get(key)
+    if type(value) is str and value in _STATUSES:  # Loopring's own spelling: the usual case
+        return _STATUSES[value]
     value = _opt_str(raw, key)
     if value is None:
         return None
@@ -187,17 +196,44 @@ def _metadata_nft_id_hex(value: str) -> str:
     raise _bad("nftId", "a 256-bit id", value)
 
 
+def _opt_nft_id(raw: Mapping[str, Any], key: str) -> str | None:
+    """A balance's hex nftId, zero-padded (see :func:`_nft_id_hex`)."""
+    value = _opt_str(raw, key)
+    return None if value is None else _nft_id_hex(value)
+
+
+def _opt_metadata_nft_id(raw: Mapping[str, Any], key: str) -> str | None:
+    """``metadata.nftId`` as sent, checked now rather than when someone reads its hex."""
+    value = _opt_str(raw, key)
+    if value is not None:
+        _metadata_nft_id_hex(value)
+    return value
+
+
+def _opt_obj(raw: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+    return _opt(raw, key, dict, "an object")
+
+
 def _copy_json(value: Any) -> Any:
-    """Deep copy of JSON data; several times faster than ``copy.deepcopy`` on it."""
+    """Deep copy of JSON data; several times faster than ``copy.deepcopy`` on it.
+
+    Each dict is copied whole, in C; only the containers in it are visited, and a dict of
+    plain values (most of them) is recognised without a loop.
+    """
     if isinstance(value, dict):
-        return {key: _copy_json(item) for key, item in value.items()}
+        copied = dict(value)
+        if not _SCALARS.issuperset(map(type, copied.values())):
+            for key, item in copied.items():
+                if isinstance(item, (dict, list)):
+                    copied[key] = _copy_json(item)  # an existing key: safe while iterating
+        return copied
     if isinstance(value, list):
-        return [_copy_json(item) for item in value]
+        return [_copy_json(item) if isinstance(item, (dict, list)) else item for item in value]
     return value
 
 
 def _parse_at(model: type[_M], path: str, value: Any) -> _M:
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict) and not isinstance(value, Mapping):  # the ABC check is slow
         raise _bad(path, "an object", value)
     try:
         return model._parse(dict(value))
@@ -214,6 +250,44 @@ def _nested(raw: dict[str, Any], key: str, model: type[_M]) -> _M | None:
     return parsed
 
 
+# How each kind of field is read: the value itself when its type is one of ``as_is`` (the
+# usual case, checked without a call), else the reader, which converts what it accepts (a
+# decimal string to an int, null to {}) or raises naming the field.
+_Reader = Callable[[dict[str, Any], str], Any]
+_Kind = tuple[frozenset[type], _Reader]
+_NONE: type = type(None)
+_STR: _Kind = (frozenset({str, _NONE}), _opt_str)
+_INT: _Kind = (frozenset({int, _NONE}), _opt_int)
+_REQ_INT: _Kind = (frozenset({int}), _req_int)
+_BOOL: _Kind = (frozenset({bool, _NONE}), _opt_bool)
+_OBJ: _Kind = (frozenset({dict}), _obj)
+_OPT_OBJ: _Kind = (frozenset({dict, _NONE}), _opt_obj)
+_AMOUNT: _Kind = (frozenset(), _amount)  # decimal strings: always converted
+_STATUS: _Kind = (frozenset({_NONE}), _opt_status)
+_NFT_ID: _Kind = (frozenset({_NONE}), _opt_nft_id)
+_METADATA_NFT_ID: _Kind = (frozenset({_NONE}), _opt_metadata_nft_id)
+
+
+def _model(model: type[_ApiModel]) -> _Kind:
+    """A nested object read into ``model`` (None when null or absent)."""
+    return frozenset({_NONE}), lambda raw, key: _nested(raw, key, model)
+
+
+def _setter(cls: type, attribute: str) -> Callable[[Any, Any], None]:
+    """The slot's own setter in the class ``slots=True`` makes: a third faster than
+    ``object.__setattr__``, which looks the slot up and checks the call on every use."""
+    slot = cls.__dict__.get(attribute)
+    if slot is not None and hasattr(slot, "__set__"):
+        setter: Callable[[Any, Any], None] = slot.__set__
+        return setter
+    return lambda model, value: _set(model, attribute, value)
+
+
+def _spec(*fields: tuple[str, str, _Kind]) -> tuple[Any, ...]:
+    """``(attribute, Loopring's name, kind)`` flattened for the loop in ``_ApiModel._parse``."""
+    return tuple((attribute, key, *kind) for attribute, key, kind in fields)
+
+
 # --- models ----------------------------------------------------------------------------------
 
 
@@ -222,7 +296,25 @@ class _ApiModel:
     """The API mapping a model came from, and the way back to it."""
 
     _FIELDS: ClassVar[frozenset[str]] = frozenset()
+    # (attribute, Loopring's name, types taken as they are, reader), made by ``_spec``.
+    _SPEC: ClassVar[tuple[tuple[str, str, frozenset[type], _Reader], ...]] = ()
+    # The same with each attribute's setter instead of its name, for ``_parse``.
+    _READ: ClassVar[tuple[tuple[Callable[[Any, Any], None], str, frozenset[type], _Reader], ...]]
     _raw: dict[str, Any] = field(repr=False, compare=False)
+
+    def __init_subclass__(cls) -> None:
+        # No super(): slots=True remakes the class, so its __class__ cell would be stale.
+        if "_SPEC" not in cls.__dict__:
+            return
+        cls._FIELDS = frozenset(key for _, key, _, _ in cls._SPEC)
+        cls._READ = tuple(
+            (_setter(cls, attribute), key, as_is, read) for attribute, key, as_is, read in cls._SPEC
+        )
+        hints = cls.__annotations__  # the class's own (Python >= 3.10)
+        typed = {name for name, hint in hints.items() if not str(hint).startswith("ClassVar")}
+        unread = typed - {attribute for attribute, _, _, _ in cls._SPEC}
+        if unread:  # _parse would leave them unset
+            raise TypeError(f"{cls.__name__}._SPEC does not read {sorted(unread)}")
 
     @classmethod
     def from_api(cls: type[_M], data: Mapping[str, Any]) -> _M:
@@ -238,11 +330,30 @@ class _ApiModel:
 
     @classmethod
     def _parse(cls: type[_M], raw: dict[str, Any]) -> _M:
-        """Build from ``raw``, which the new model owns."""
-        raise NotImplementedError
+        """Build from ``raw``, which the new model owns, field by field as ``_SPEC`` says.
 
-    def to_dict(self) -> dict[str, Any]:
-        """The object as received: Loopring's names and values, as JSON-ready data of our own."""
+        Each field is set straight into its slot, past the frozen class's ``__setattr__`` as
+        its own ``__init__`` does, without first gathering keyword arguments: this loop runs
+        for every field of every record an operator fetches.
+        """
+        model = object.__new__(cls)
+        _set(model, "_raw", raw)
+        get = raw.get
+        for put, key, as_is, read in cls._READ:
+            value = get(key)
+            put(model, value if type(value) in as_is else read(raw, key))
+        return model
+
+    def to_dict(self, *, copy: bool = True) -> dict[str, Any]:
+        """The object as received: Loopring's names and values, as JSON-ready data.
+
+        :param copy: True (default): a deep copy, the caller's own. False: the model's own
+            data, for a caller that only reads it, such as one that serialises each record
+            and drops the model; a copy costs about as much CPU as ``json.dumps`` of it.
+            Changing what it returns changes the model.
+        """
+        if not copy:
+            return self._raw
         copied: dict[str, Any] = _copy_json(self._raw)
         return copied
 
@@ -260,16 +371,17 @@ class PendingBalance(_ApiModel):
     :param deposit: coming from layer 1, not yet on layer 2.
     """
 
-    _FIELDS = frozenset({"withdraw", "deposit"})
+    _SPEC = _spec(("withdraw", "withdraw", _AMOUNT), ("deposit", "deposit", _AMOUNT))
     withdraw: int
     deposit: int
 
-    @classmethod
-    def _parse(cls, raw: dict[str, Any]) -> PendingBalance:
-        return cls(_raw=raw, withdraw=_amount(raw, "withdraw"), deposit=_amount(raw, "deposit"))
-
 
 _NOTHING_PENDING = PendingBalance(_raw={}, withdraw=0, deposit=0)
+
+
+def _pending(raw: dict[str, Any], key: str) -> PendingBalance:
+    """``pending``: missing or null is nothing pending."""
+    return _nested(raw, key, PendingBalance) or _NOTHING_PENDING
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -283,18 +395,16 @@ class NftMetadata(_ApiModel):
     :param nft_id: as sent: 0x followed by DECIMAL digits; see :attr:`nft_id_hex`.
     """
 
-    _FIELDS = frozenset(
-        {
-            "uri",
-            "base",
-            "imageSize",
-            "extra",
-            "status",
-            "nftType",
-            "network",
-            "tokenAddress",
-            "nftId",
-        }
+    _SPEC = _spec(
+        ("nft_id", "nftId", _METADATA_NFT_ID),
+        ("uri", "uri", _STR),
+        ("base", "base", _OBJ),
+        ("image_size", "imageSize", _OBJ),
+        ("extra", "extra", _OBJ),
+        ("status", "status", _INT),
+        ("nft_type", "nftType", _INT),
+        ("network", "network", _INT),
+        ("token_address", "tokenAddress", _STR),
     )
     uri: str | None
     base: dict[str, Any]
@@ -311,24 +421,6 @@ class NftMetadata(_ApiModel):
         """The nftId as 0x + 64 lowercase hex digits, comparable with :attr:`NftBalance.nft_id`."""
         return None if self.nft_id is None else _metadata_nft_id_hex(self.nft_id)
 
-    @classmethod
-    def _parse(cls, raw: dict[str, Any]) -> NftMetadata:
-        nft_id = _opt_str(raw, "nftId")
-        if nft_id is not None:
-            _metadata_nft_id_hex(nft_id)  # fail on a bad id now, not when someone reads it
-        return cls(
-            _raw=raw,
-            uri=_opt_str(raw, "uri"),
-            base=_obj(raw, "base"),
-            image_size=_obj(raw, "imageSize"),
-            extra=_obj(raw, "extra"),
-            status=_opt_int(raw, "status"),
-            nft_type=_opt_int(raw, "nftType"),
-            network=_opt_int(raw, "network"),
-            token_address=_opt_str(raw, "tokenAddress"),
-            nft_id=nft_id,
-        )
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Collection(_ApiModel):
@@ -342,27 +434,25 @@ class Collection(_ApiModel):
     :param extra: properties (isLegacy, isMintable, ...) and mintChannel.
     """
 
-    _FIELDS = frozenset(
-        {
-            "id",
-            "owner",
-            "name",
-            "contractAddress",
-            "collectionAddress",
-            "baseUri",
-            "nftFactory",
-            "description",
-            "avatar",
-            "banner",
-            "thumbnail",
-            "tileUri",
-            "cached",
-            "deployStatus",
-            "nftType",
-            "isPublic",
-            "times",
-            "extra",
-        }
+    _SPEC = _spec(
+        ("id", "id", _REQ_INT),
+        ("owner", "owner", _STR),
+        ("name", "name", _STR),
+        ("contract_address", "contractAddress", _STR),
+        ("collection_address", "collectionAddress", _STR),
+        ("base_uri", "baseUri", _STR),
+        ("nft_factory", "nftFactory", _STR),
+        ("description", "description", _STR),
+        ("avatar", "avatar", _STR),
+        ("banner", "banner", _STR),
+        ("thumbnail", "thumbnail", _STR),
+        ("tile_uri", "tileUri", _STR),
+        ("cached", "cached", _OBJ),
+        ("deploy_status", "deployStatus", _STATUS),
+        ("nft_type", "nftType", _STR),
+        ("is_public", "isPublic", _BOOL),
+        ("times", "times", _OBJ),
+        ("extra", "extra", _OBJ),
     )
     id: int
     owner: str | None
@@ -383,30 +473,6 @@ class Collection(_ApiModel):
     times: dict[str, Any]
     extra: dict[str, Any]
 
-    @classmethod
-    def _parse(cls, raw: dict[str, Any]) -> Collection:
-        return cls(
-            _raw=raw,
-            id=_req_int(raw, "id"),
-            owner=_opt_str(raw, "owner"),
-            name=_opt_str(raw, "name"),
-            contract_address=_opt_str(raw, "contractAddress"),
-            collection_address=_opt_str(raw, "collectionAddress"),
-            base_uri=_opt_str(raw, "baseUri"),
-            nft_factory=_opt_str(raw, "nftFactory"),
-            description=_opt_str(raw, "description"),
-            avatar=_opt_str(raw, "avatar"),
-            banner=_opt_str(raw, "banner"),
-            thumbnail=_opt_str(raw, "thumbnail"),
-            tile_uri=_opt_str(raw, "tileUri"),
-            cached=_obj(raw, "cached"),
-            deploy_status=_opt_status(raw, "deployStatus"),
-            nft_type=_opt_str(raw, "nftType"),
-            is_public=_opt_bool(raw, "isPublic"),
-            times=_obj(raw, "times"),
-            extra=_obj(raw, "extra"),
-        )
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NftBalance(_ApiModel):
@@ -422,28 +488,26 @@ class NftBalance(_ApiModel):
     :param preference: ``favourite`` and ``hide`` flags, when sent.
     """
 
-    _FIELDS = frozenset(
-        {
-            "accountId",
-            "tokenId",
-            "nftData",
-            "tokenAddress",
-            "nftType",
-            "nftId",
-            "total",
-            "locked",
-            "pending",
-            "isCounterFactualNFT",
-            "deploymentStatus",
-            "metadata",
-            "minter",
-            "royaltyPercentage",
-            "id",
-            "updatedAt",
-            "balanceUpdatedAt",
-            "preference",
-            "collectionInfo",
-        }
+    _SPEC = _spec(
+        ("account_id", "accountId", _REQ_INT),
+        ("token_id", "tokenId", _REQ_INT),
+        ("nft_data", "nftData", _STR),
+        ("token_address", "tokenAddress", _STR),
+        ("nft_type", "nftType", _STR),
+        ("nft_id", "nftId", _NFT_ID),
+        ("total", "total", _AMOUNT),
+        ("locked", "locked", _AMOUNT),
+        ("pending", "pending", (frozenset(), _pending)),
+        ("is_counterfactual_nft", "isCounterFactualNFT", _BOOL),
+        ("deployment_status", "deploymentStatus", _STATUS),
+        ("metadata", "metadata", _model(NftMetadata)),
+        ("minter", "minter", _STR),
+        ("royalty_percentage", "royaltyPercentage", _INT),
+        ("id", "id", _INT),
+        ("updated_at", "updatedAt", _INT),
+        ("balance_updated_at", "balanceUpdatedAt", _INT),
+        ("preference", "preference", _OPT_OBJ),
+        ("collection_info", "collectionInfo", _model(Collection)),
     )
     account_id: int
     token_id: int
@@ -465,31 +529,18 @@ class NftBalance(_ApiModel):
     preference: dict[str, Any] | None
     collection_info: Collection | None
 
-    @classmethod
-    def _parse(cls, raw: dict[str, Any]) -> NftBalance:
-        nft_id = _opt_str(raw, "nftId")
-        return cls(
-            _raw=raw,
-            account_id=_req_int(raw, "accountId"),
-            token_id=_req_int(raw, "tokenId"),
-            nft_data=_opt_str(raw, "nftData"),
-            token_address=_opt_str(raw, "tokenAddress"),
-            nft_type=_opt_str(raw, "nftType"),
-            nft_id=None if nft_id is None else _nft_id_hex(nft_id),
-            total=_amount(raw, "total"),
-            locked=_amount(raw, "locked"),
-            pending=_nested(raw, "pending", PendingBalance) or _NOTHING_PENDING,
-            is_counterfactual_nft=_opt_bool(raw, "isCounterFactualNFT"),
-            deployment_status=_opt_status(raw, "deploymentStatus"),
-            metadata=_nested(raw, "metadata", NftMetadata),
-            minter=_opt_str(raw, "minter"),
-            royalty_percentage=_opt_int(raw, "royaltyPercentage"),
-            id=_opt_int(raw, "id"),
-            updated_at=_opt_int(raw, "updatedAt"),
-            balance_updated_at=_opt_int(raw, "balanceUpdatedAt"),
-            preference=_opt(raw, "preference", dict, "an object"),
-            collection_info=_nested(raw, "collectionInfo", Collection),
-        )
+
+def _collection(raw: dict[str, Any], key: str) -> Collection:
+    collection = _nested(raw, key, Collection)
+    if collection is None:
+        raise _bad(key, "an object", raw.get(key, _MISSING))
+    return collection
+
+
+def _count(raw: Mapping[str, Any], key: str) -> int:
+    """How many kinds of NFT of a collection are held; 0 when absent."""
+    count = _opt_int(raw, key)
+    return 0 if count is None else count
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -499,17 +550,12 @@ class CollectionBalance(_ApiModel):
     :param count: kinds of NFT held; 0 when absent (``nft/public/collections`` sends none).
     """
 
-    _FIELDS = frozenset({"collection", "count"})
+    _SPEC = _spec(
+        ("collection", "collection", (frozenset(), _collection)),
+        ("count", "count", (frozenset({int}), _count)),
+    )
     collection: Collection
     count: int
-
-    @classmethod
-    def _parse(cls, raw: dict[str, Any]) -> CollectionBalance:
-        collection = _nested(raw, "collection", Collection)
-        if collection is None:
-            raise _bad("collection", "an object", raw.get("collection", _MISSING))
-        count = _opt_int(raw, "count")
-        return cls(_raw=raw, collection=collection, count=0 if count is None else count)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -520,8 +566,15 @@ class Account(_ApiModel):
     :param key_seed: the message signed to derive the key; empty before activation.
     """
 
-    _FIELDS = frozenset(
-        {"accountId", "owner", "frozen", "publicKey", "tags", "nonce", "keyNonce", "keySeed"}
+    _SPEC = _spec(
+        ("account_id", "accountId", _REQ_INT),
+        ("owner", "owner", _STR),
+        ("frozen", "frozen", _BOOL),
+        ("public_key", "publicKey", _OBJ),
+        ("tags", "tags", _STR),
+        ("nonce", "nonce", _INT),
+        ("key_nonce", "keyNonce", _INT),
+        ("key_seed", "keySeed", _STR),
     )
     account_id: int
     owner: str | None
@@ -536,20 +589,6 @@ class Account(_ApiModel):
     def is_activated(self) -> bool:
         """Whether the account has set its layer-2 key, without which it cannot trade."""
         return bool(self.public_key.get("x"))
-
-    @classmethod
-    def _parse(cls, raw: dict[str, Any]) -> Account:
-        return cls(
-            _raw=raw,
-            account_id=_req_int(raw, "accountId"),
-            owner=_opt_str(raw, "owner"),
-            frozen=_opt_bool(raw, "frozen"),
-            public_key=_obj(raw, "publicKey"),
-            tags=_opt_str(raw, "tags"),
-            nonce=_opt_int(raw, "nonce"),
-            key_nonce=_opt_int(raw, "keyNonce"),
-            key_seed=_opt_str(raw, "keySeed"),
-        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -570,9 +609,10 @@ class _Page(_ApiModel):
         items = [_parse_at(cls._ITEM_MODEL, f"{cls._ITEMS}[{i}]", v) for i, v in enumerate(values)]
         return cls(_raw=raw, total_num=_req_int(raw, "totalNum"), items=items)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The page as received, its items included."""
-        return {**_copy_json(self._raw), self._ITEMS: [item.to_dict() for item in self.items]}
+    def to_dict(self, *, copy: bool = True) -> dict[str, Any]:
+        """The page as received, its items included (see :meth:`_ApiModel.to_dict`)."""
+        own = _copy_json(self._raw) if copy else self._raw
+        return {**own, self._ITEMS: [item.to_dict(copy=copy) for item in self.items]}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
