@@ -403,14 +403,14 @@ class LoopringNftBalancesOperator(_LoopringAccountsOperator):
 
     def _first_page(self, hook: LoopringHook, account: Account) -> _FirstPage:
         page = hook.get_nft_balances(**self._query(account))
-        first = _FirstPage(page.total_num, [balance.to_dict() for balance in page.items])
+        first = _FirstPage(page.total_num, [balance.to_dict(copy=False) for balance in page.items])
         return self._log_first_page(account, first)
 
     def _iter_records(
         self, hook: LoopringHook, account: Account, on_page: PageCallback
     ) -> Iterator[Record]:
         for balance in hook.iter_nft_balances(**self._query(account), on_page=on_page):
-            yield balance.to_dict()
+            yield balance.to_dict(copy=False)
 
 
 class LoopringCollectionsOperator(_LoopringAccountsOperator):
@@ -492,7 +492,9 @@ class LoopringCollectionsOperator(_LoopringAccountsOperator):
     def _first_page(self, hook: LoopringHook, account: Account) -> _FirstPage:
         query = self._query(hook, account)
         page = hook.get_collections(**query)
-        records = [{**item.to_dict(), "accountId": query["account_id"]} for item in page.items]
+        records = [
+            {**item.to_dict(copy=False), "accountId": query["account_id"]} for item in page.items
+        ]
         return self._log_first_page(account, _FirstPage(page.total_num, records))
 
     def _iter_records(
@@ -500,4 +502,4 @@ class LoopringCollectionsOperator(_LoopringAccountsOperator):
     ) -> Iterator[Record]:
         query = self._query(hook, account)
         for item in hook.iter_collections(**query, on_page=on_page):
-            yield {**item.to_dict(), "accountId": query["account_id"]}
+            yield {**item.to_dict(copy=False), "accountId": query["account_id"]}
