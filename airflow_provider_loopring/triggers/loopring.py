@@ -114,6 +114,10 @@ class LoopringDeploymentTrigger(BaseTrigger):
         last = "no check has succeeded yet"
         checks = 1  # the sensor's own check, before it deferred
         errors = 0
+        # That check was just made: the next comes one interval later, as in poke mode. This
+        # also keeps a trigger from firing before the scheduler has taken the worker's exit
+        # into deferral, which Airflow 3.3 can mistake for a failure (apache/airflow#72716).
+        await asyncio.sleep(max(min(self._pause(checks, errors), self.deadline - time.time()), 0))
         while True:
             checks += 1
             try:
