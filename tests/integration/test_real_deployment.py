@@ -73,6 +73,14 @@ def test_example_dags_run_on_a_real_deployment(
                 lambda: deferred(airflow),
                 120,
             )
+        # Airflow 3.3.2 fails a resumed task whose worker's exit from defer() the scheduler has
+        # not processed yet (apache/airflow#66374, #72716): only move the deployment once it has.
+        with phase("until the scheduler has processed the sensor's exit into deferral"):
+            airflow.wait_until(
+                "the scheduler records the deferring run as finished",
+                lambda: defer_exit_processed(airflow),
+                120,
+            )
         # The sandbox moves a scripted status on per response that shows the collection; the
         # snapshot's responses may show it too, so the deployment moves once they are done.
         with phase("until the snapshot run finishes"):
@@ -148,6 +156,15 @@ def deferred(airflow: AirflowDeployment) -> dict[str, Any] | None:
         return None
     keys = ("state", "next_method", "try_number", "trigger_id", "classpath", "triggerer_id")
     return dict(zip((*keys, "job_type", "job_state"), rows[0], strict=True))
+
+
+def defer_exit_processed(airflow: AirflowDeployment) -> bool:
+    """Whether the scheduler has taken the executor's event for the run that deferred."""
+    wanted = f"TaskInstance Finished: dag_id={AWAIT}, task_id={SENSOR}, run_id={AWAIT_RUN}"
+    return any(
+        wanted in line and "state=deferred" in line
+        for line in airflow.log_file("scheduler").read_text(errors="replace").splitlines()
+    )
 
 
 def finished(airflow: AirflowDeployment, run_id: str) -> str | None:
