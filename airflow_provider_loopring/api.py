@@ -148,6 +148,20 @@ def check_filter(value: object, name: str, check: Callable[[object, str], Any]) 
     return checked
 
 
+def unrendered(value: object) -> bool:
+    """Whether an argument is still a Jinja template or an XCom reference.
+
+    Operators and sensors check such values after rendering, every other value when built.
+    """
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, (list, tuple)):
+        return any(unrendered(item) for item in value)
+    from airflow.sdk import XComArg  # already imported wherever a task is built
+
+    return isinstance(value, XComArg)
+
+
 def check_selector(account_id: object, address: object) -> tuple[int | None, str | None]:
     """Exactly one of account_id and address, each valid."""
     if (account_id is None) == (address is None):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
-from airflow.sdk import BaseOperator, XComArg
+from airflow.sdk import BaseOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -60,15 +60,6 @@ class _FirstPage(NamedTuple):
 
 class _Stopped(Exception):
     """Raised in a worker when the run is already lost (another account failed, or a kill)."""
-
-
-def _unrendered(value: object) -> bool:
-    """Whether a value is still a Jinja template or an XComArg: checked after rendering."""
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value
-    if isinstance(value, (list, tuple)):
-        return any(_unrendered(item) for item in value)
-    return isinstance(value, XComArg)
 
 
 def _check_positive(value: object, name: str) -> int:
@@ -166,11 +157,13 @@ class _LoopringAccountsOperator(BaseOperator):
 
     def _validate(self, *, rendered: bool) -> list[Account]:
         """Check every argument; before rendering, templates and XComArgs are left for later."""
+        from airflow_provider_loopring.api import unrendered
+
         for name, check in self._checks(rendered).items():
             value = getattr(self, name)
-            if rendered or not _unrendered(value):
+            if rendered or not unrendered(value):
                 check(value)
-        if not rendered and (_unrendered(self.account_id) or _unrendered(self.address)):
+        if not rendered and (unrendered(self.account_id) or unrendered(self.address)):
             return []
         return _check_accounts(self.account_id, self.address)
 

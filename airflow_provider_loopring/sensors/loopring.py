@@ -76,7 +76,9 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
 
     def _validate_literals(self) -> None:
         """Reject a wrong selector at construction, unless a template or XCom supplies it."""
-        if all(_is_literal(getattr(self, name)) for name in self._selector_fields):
+        from airflow_provider_loopring.api import unrendered
+
+        if not any(unrendered(getattr(self, name)) for name in self._selector_fields):
             self._selection()
 
     # --- one check -----------------------------------------------------------------------
@@ -304,14 +306,3 @@ class LoopringCollectionDeploymentSensor(_LoopringDeploymentSensor):
         from airflow_provider_loopring.deployment import CollectionSelection
 
         return CollectionSelection.build(**fields)
-
-
-def _is_literal(value: object) -> bool:
-    """Whether a value is final at construction: not a Jinja template, not an XCom reference."""
-    if value is None or isinstance(value, (bool, int)):
-        return True
-    if isinstance(value, str):
-        return "{{" not in value and "{%" not in value
-    if isinstance(value, (list, tuple)):
-        return all(_is_literal(item) for item in value)
-    return False
