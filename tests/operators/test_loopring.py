@@ -31,7 +31,17 @@ from airflow_provider_loopring.operators.loopring import (
     LoopringNftBalancesOperator as Balances,
 )
 """
-REFERENCE_KEYS = {"path", "format", "records", "accounts", "bytes", "sha256", "fetched_at"}
+REFERENCE_KEYS = {
+    "path",
+    "format",
+    "records",
+    "accounts",
+    "bytes",
+    "sha256",
+    "fetched_at",
+    "resumed_accounts",
+    "skipped_accounts",
+}
 
 # Three accounts of 53 non-zero balances (two pages of 50) and 6 collections each.
 pytestmark = pytest.mark.loopring_sandbox(

@@ -1,0 +1,99 @@
+"""Addresses resolved to account ids, kept across runs: a Loopring address never changes account.
+
+A folder of small JSON objects (``{"0xaddress": account_id, ...}``), one per writer (a task,
+or a map index of one), so that tasks running side by side never overwrite each other's
+findings: every reader merges them all. A writer's object holds what it held before and every
+address the task used, so it only grows, by the addresses the task was given.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import posixpath
+import re
+import threading
+from typing import Any
+
+from airflow_provider_loopring.storage.objects import write_whole
+
+log = logging.getLogger(__name__)
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class AccountCache:
+    """Address -> account id, read from and saved to a folder in object storage.
+
+    :param url: the folder (any ``ObjectStoragePath`` URL).
+    :param conn_id: the Airflow connection with the storage's credentials.
+    :param writer: this task's name in the folder (its object is ``<writer>.json``).
+    """
+
+    def __init__(self, url: str, *, conn_id: str | None, writer: str) -> None:
+        from airflow.sdk import ObjectStoragePath
+
+        self.folder = ObjectStoragePath(url.rstrip("/"), conn_id=conn_id)
+        self.name = _SAFE.sub("_", writer) + ".json"
+        self._known: dict[str, int] = {}
+        self._mine: dict[str, int] = {}
+        self._saved: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.looked_up = 0
+
+    @property
+    def fs(self) -> Any:
+        return self.folder.fs
+
+    def load(self) -> AccountCache:
+        """Read every writer's object in the folder (none yet: an empty cache)."""
+        path = self.folder.path
+        if not self.fs.exists(path):
+            return self
+        for item in self.fs.ls(path, detail=False):
+            if not item.endswith(".json"):
+                continue
+            try:
+                entries = json.loads(self.fs.cat_file(item))
+            except (OSError, ValueError):
+                log.warning("Account cache %s cannot be read; ignored.", item)
+                continue
+            known = {
+                str(address).lower(): account_id
+                for address, account_id in entries.items()
+                if isinstance(account_id, int) and not isinstance(account_id, bool)
+            }
+            self._known.update(known)
+            if posixpath.basename(item) == self.name:
+                self._mine.update(known)
+                self._saved.update(known)
+        log.info("Account cache %s: %d addresses known.", path, len(self._known))
+        return self
+
+    def get(self, address: str) -> int | None:
+        key = address.lower()
+        with self._lock:
+            account_id = self._known.get(key)
+            if account_id is not None:
+                self._mine[key] = account_id
+            return account_id
+
+    def put(self, address: str, account_id: int) -> None:
+        key = address.lower()
+        with self._lock:
+            self._known[key] = self._mine[key] = account_id
+            self.looked_up += 1
+
+    @property
+    def changed(self) -> bool:
+        """Whether this task's object would hold more than it does: worth a save."""
+        with self._lock:
+            return self._mine != self._saved
+
+    def save(self) -> None:
+        """Write this task's object (what it held and what it used), whole."""
+        with self._lock:
+            mine = dict(sorted(self._mine.items()))
+        write_whole(self.fs, posixpath.join(self.folder.path, self.name), json.dumps(mine).encode())
+        with self._lock:
+            self._saved = mine

@@ -1,0 +1,309 @@
+"""One JSON Lines / JSON object in object storage, written whole or not at all.
+
+The writer hands out one *part* per account, a local file a worker thread fills in the API's
+order; :meth:`ObjectStorageWriter.commit` joins the parts in the accounts' order into a hidden
+temporary object next to the target, then moves it into place (a rename on a local disk, a
+server-side copy and a delete on S3). So memory holds a page and a few buffers however large
+the result, and a reader never sees a partial object.
+
+Standard library only at import time; ``airflow.sdk`` (fsspec) is imported when a task
+writes, so DAG files that import the operators stay cheap to parse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import posixpath
+import shutil
+import tempfile
+import uuid
+from collections.abc import Sequence
+from os import close as os_close
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
+from airflow_provider_loopring.storage.formats import (
+    LAYOUTS,
+    Layout,
+    check_output_format,
+    encode,
+)
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+    from airflow_provider_loopring.storage.staging import Checkpoints
+
+log = logging.getLogger(__name__)
+
+COPY_CHUNK = 1 << 20
+# fsspec's S3 files buffer 50 MiB before each upload part; 8 MiB is above S3's 5 MiB minimum
+# part size and still allows objects of 80 GB (10,000 parts).
+UPLOAD_BLOCK = 8 << 20
+_PATH_EXAMPLE = "an object storage URL such as s3://bucket/nfts.jsonl or file:///data/nfts.jsonl"
+
+
+def _check_url(value: object, name: str, example: str, *, folder: bool) -> str:
+    """A ``scheme://...`` URL of one object (or, ``folder``, of a folder)."""
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if (
+        parts is None
+        or not parts.scheme
+        or "://" not in str(value)
+        or (not folder and str(value).endswith("/"))
+        or not parts.path.strip("/")
+    ):
+        raise LoopringInvalidParameterError(name, example, value)
+    local = parts.scheme in ("file", "local")
+    if local and parts.netloc:
+        # file://data/x.jsonl would silently mean ./data/x.jsonl relative to the worker's cwd.
+        raise LoopringInvalidParameterError(
+            name, "an absolute file URL with three slashes: file:///path", value
+        )
+    if not local and not parts.netloc:
+        raise LoopringInvalidParameterError(name, "a URL naming its bucket", value)
+    return str(value)
+
+
+def check_output_path(value: object, *, filesystem: bool = False) -> str:
+    """A URL naming one object: ``scheme://...``, not a folder.
+
+    :param filesystem: also ask Airflow whether a filesystem is registered for the scheme.
+        That loads every provider's filesystem list, so it is done when a task runs, not
+        when a DAG file is parsed.
+    """
+    url = _check_url(value, "output_path", _PATH_EXAMPLE, folder=False)
+    scheme = urlsplit(url).scheme
+    if filesystem:
+        from airflow.sdk.io import has_fs
+
+        if not has_fs(scheme):
+            raise LoopringInvalidParameterError(
+                "output_path",
+                f"a scheme Airflow has a filesystem for; none is registered for "
+                f"{scheme}:// (install its provider, e.g. the amazon provider for s3://)",
+                value,
+            )
+    return url
+
+
+def check_folder_url(value: object, name: str) -> str:
+    """A URL naming a folder in object storage: ``s3://bucket/loopring/``, ``file:///data``."""
+    example = "a folder URL such as s3://bucket/loopring/accounts or file:///data/accounts"
+    return _check_url(value, name, example, folder=True)
+
+
+class FilePart:
+    """One account's records, encoded into a local file as they arrive.
+
+    :param path: the local file.
+    :param layout: how records are framed (see :mod:`.formats`).
+    :param records: records already in the file (a part brought back from a checkpoint).
+    """
+
+    def __init__(self, path: str, layout: Layout, records: int = 0) -> None:
+        self.path = path
+        self.records = records
+        self._layout = layout
+        self._file: IO[bytes] | None = None
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self._file is None:
+            self._file = open(self.path, "ab")  # noqa: SIM115 (closed by close())
+        if self.records:
+            self._file.write(self._layout.between)
+        self._file.write(encode(record) + self._layout.line_end)
+        self.records += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class HashingWriter:
+    """Counts and hashes the bytes on their way out: a reference describes them exactly."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        self.size += len(data)
+        self.out.write(data)
+        return len(data)
+
+
+def is_local(fs: AbstractFileSystem) -> bool:
+    from fsspec.implementations.local import LocalFileSystem
+
+    return isinstance(fs, LocalFileSystem)
+
+
+def write_whole(fs: AbstractFileSystem, path: str, data: bytes) -> None:
+    """Write a small object so that a reader sees all of it or nothing.
+
+    One PUT is atomic on object stores; a local file is written aside and renamed.
+    """
+    if not is_local(fs):
+        fs.pipe_file(path, data)
+        return
+    folder, name = posixpath.split(path)
+    fs.makedirs(folder, exist_ok=True)
+    temp = posixpath.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
+    try:
+        fs.pipe_file(temp, data)
+        fs.mv(temp, path)
+    finally:
+        if fs.exists(temp):
+            fs.rm(temp)
+
+
+class ObjectStorageWriter:
+    """The object-storage sink: one JSON Lines or JSON object at ``url``, whole or not at all.
+
+    Use it as a context manager: leaving it removes every temporary it made (the local part
+    files, the temporary object), whether :meth:`commit` ran or the run failed. The target
+    is only ever touched by the final move, so a failed run leaves it as it was. Entering
+    refuses a target that is an existing folder, before anything is fetched.
+
+    :param url: where the object goes, any URL ``ObjectStoragePath`` supports.
+    :param conn_id: the Airflow connection holding the storage's credentials.
+    :param output_format: ``"jsonl"`` (one record per line) or ``"json"`` (one array).
+    """
+
+    def __init__(self, url: str, *, conn_id: str | None, output_format: str) -> None:
+        from airflow.sdk import ObjectStoragePath
+
+        self.target = ObjectStoragePath(url, conn_id=conn_id)
+        # str() of an ObjectStoragePath shows "scheme://conn_id@..."; the reference does not.
+        self.url = f"{self.target.protocol}://{self.target.path}"
+        self.format = check_output_format(output_format)
+        self.layout = LAYOUTS[output_format]
+        folder, name = posixpath.split(self.target.path)
+        self.folder = folder
+        # Checkpoints of unfinished runs live here; a successful commit removes all of them.
+        self.staging_root = posixpath.join(folder, f".{name}.staging")
+        self._scratch: str | None = None
+        self._temp: str | None = None
+
+    @property
+    def fs(self) -> AbstractFileSystem:
+        return self.target.fs
+
+    def __enter__(self) -> ObjectStorageWriter:
+        if self.fs.isdir(self.target.path):
+            raise LoopringInvalidParameterError(
+                "output_path", "a URL naming an object, not an existing folder", self.url
+            )
+        self._scratch = tempfile.mkdtemp(prefix="loopring-parts-")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._remove_temporaries()
+
+    @property
+    def scratch(self) -> str:
+        if self._scratch is None:
+            raise RuntimeError("use ObjectStorageWriter as a context manager")
+        return self._scratch
+
+    def new_part(self) -> FilePart:
+        # Thread-safe: each call gets a file of its own, which __exit__ removes with the rest.
+        handle, path = tempfile.mkstemp(dir=self.scratch, suffix=".part")
+        os_close(handle)
+        return FilePart(path, self.layout)
+
+    def checkpoints(self, task_key: str, fingerprint: str, interval: float) -> Checkpoints:
+        """The checkpoints of one task instance's tries, in :attr:`staging_root`."""
+        from airflow_provider_loopring.storage.staging import Checkpoints
+
+        return Checkpoints(self, posixpath.join(self.staging_root, task_key), fingerprint, interval)
+
+    def commit(self, parts: Sequence[FilePart], *, fetched_at: str) -> dict[str, Any]:
+        """Join the parts in order, put the object in place; returns the XCom reference."""
+        temp = self._temp_path()
+        self._temp = temp
+        written = self._concatenate(parts, temp)
+        self.fs.mv(temp, self.target.path)
+        self._temp = None
+        self._remove_staging()
+        self._record_lineage()
+        reference = {
+            "path": self.url,
+            "format": self.format,
+            "records": sum(part.records for part in parts),
+            "accounts": len(parts),
+            "bytes": written.size,
+            "sha256": written.sha256.hexdigest(),
+            "fetched_at": fetched_at,
+        }
+        log.info(
+            "Wrote %d records of %d accounts to %s (%d bytes).",
+            reference["records"],
+            reference["accounts"],
+            self.url,
+            written.size,
+        )
+        return reference
+
+    def _temp_path(self) -> str:
+        """A hidden sibling of the target: same bucket, so the final move is server-side."""
+        if is_local(self.fs):
+            # Only on a local disk: makedirs on S3 would create a missing bucket.
+            self.fs.makedirs(self.folder, exist_ok=True)
+        name = posixpath.basename(self.target.path)
+        return posixpath.join(self.folder, f".{name}.{uuid.uuid4().hex}.tmp")
+
+    def _concatenate(self, parts: Sequence[FilePart], temp: str) -> HashingWriter:
+        layout = self.layout
+        with self.fs.open(temp, "wb", block_size=UPLOAD_BLOCK) as out:
+            writer = HashingWriter(out)
+            writer.write(layout.start)
+            first = True
+            for part in parts:
+                if not part.records:
+                    continue
+                if not first:
+                    writer.write(layout.between)
+                first = False
+                with open(part.path, "rb") as source:
+                    shutil.copyfileobj(source, writer, COPY_CHUNK)
+            writer.write(layout.end)
+        return writer
+
+    def _record_lineage(self) -> None:
+        # Writing through fs (not ObjectStoragePath.open/move) keeps the temporary object out
+        # of lineage; the target is reported once here.
+        from airflow.sdk.lineage import get_hook_lineage_collector
+
+        get_hook_lineage_collector().add_output_asset(context=self.target, uri=self.url)
+
+    def _remove_staging(self) -> None:
+        try:
+            if self.fs.exists(self.staging_root):
+                self.fs.rm(self.staging_root, recursive=True)
+        except Exception:  # the object is in place: a leftover checkpoint is no failure
+            log.warning("Could not remove the checkpoints in %s.", self.staging_root, exc_info=True)
+
+    def _remove_temporaries(self) -> None:
+        if self._temp is not None:
+            try:
+                if self.fs.exists(self._temp):
+                    self.fs.rm(self._temp)
+            except Exception:  # never hide the error that brought us here
+                log.warning("Could not remove the temporary object %s.", self._temp, exc_info=True)
+            self._temp = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None

@@ -1,0 +1,212 @@
+"""Checkpoints: the accounts a task instance has finished, kept next to its target.
+
+A retry of the same task instance (same DAG, run, task and map index; any try) finds them
+and fetches only the accounts still missing. They live in a hidden folder beside the target,
+``.<name>.staging/<task key>/``, in the same store as the output, so they survive a lost
+worker. A checkpoint is two objects: a *chunk* (the finished accounts' encoded records, one
+after the other) and then its *manifest* (which accounts, where in the chunk, how many
+records, the chunk's size and SHA-256). The manifest is written last and whole (one PUT, or
+a rename on a local disk), and the chunk is checked against it when read back, so a
+checkpoint cut short by a crash is never taken for complete. The writer's commit removes
+the whole staging folder once the target is in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import posixpath
+import re
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_loopring.storage.objects import (
+    COPY_CHUNK,
+    UPLOAD_BLOCK,
+    FilePart,
+    HashingWriter,
+    is_local,
+    write_whole,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_loopring.storage.objects import ObjectStorageWriter
+
+log = logging.getLogger(__name__)
+
+VERSION = 1
+_MANIFEST = re.compile(r"checkpoint-(\d{6})\.json$")
+
+
+def task_key(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
+    """A task instance's name among the checkpoints: the same for each of its tries.
+
+    A hash, since run ids hold characters object stores treat specially (``:``, ``+``).
+    """
+    identity = json.dumps([dag_id, run_id, task_id, map_index])
+    return "ti-" + hashlib.sha256(identity.encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An account Loopring does not know (``on_missing_account="skip"``): nothing to fetch."""
+
+    account: str
+    reason: str
+
+
+Done = FilePart | Skipped
+
+
+class Checkpoints:
+    """Finished accounts of one task instance: taken back on a retry, saved as they finish.
+
+    Thread-safe: the operator's workers call :meth:`add` as each account finishes; one of
+    them saves what has finished once ``interval`` seconds have passed since the last save.
+
+    :param writer: the writer of the target (its filesystem, scratch folder and format).
+    :param folder: this task instance's staging folder.
+    :param fingerprint: what the task fetches (endpoint, filters, format): checkpoints of
+        another fingerprint are not reused.
+    :param interval: seconds between two saves; 0 saves after every account.
+    """
+
+    def __init__(
+        self, writer: ObjectStorageWriter, folder: str, fingerprint: str, interval: float
+    ) -> None:
+        self.writer = writer
+        self.folder = folder
+        self.fingerprint = fingerprint
+        self.interval = interval
+        self.saved = 0  # checkpoints written by this try
+        self._pending: list[tuple[str, Done]] = []
+        self._lock = threading.Lock()
+        self._save_lock = threading.Lock()
+        self._last_save = time.monotonic()
+        self._next = 1
+
+    @property
+    def fs(self) -> Any:
+        return self.writer.fs
+
+    # --- taking them back ----------------------------------------------------------------
+
+    def resume(self) -> dict[str, Done]:
+        """What earlier tries finished: account -> its part (in the scratch folder) or skip."""
+        done: dict[str, Done] = {}
+        for number, path in self._manifests():
+            self._next = max(self._next, number + 1)
+            try:
+                manifest = json.loads(self.fs.cat_file(path))
+            except (OSError, ValueError):
+                log.warning("Checkpoint %s cannot be read; its accounts are fetched again.", path)
+                continue
+            if manifest.get("version") != VERSION or manifest.get("fingerprint") != (
+                self.fingerprint
+            ):
+                log.info("Checkpoint %s is of other arguments; not reused.", path)
+                continue
+            done.update(self._load(path, manifest))
+        return done
+
+    def _manifests(self) -> list[tuple[int, str]]:
+        if not self.fs.exists(self.folder):
+            return []
+        found = []
+        for path in self.fs.ls(self.folder, detail=False):
+            match = _MANIFEST.search(path)
+            if match:
+                found.append((int(match.group(1)), path))
+        return sorted(found)
+
+    def _load(self, manifest_path: str, manifest: dict[str, Any]) -> dict[str, Done]:
+        """The accounts of one checkpoint, its chunk copied to local parts and checked."""
+        chunk = posixpath.join(self.folder, manifest["chunk"])
+        local = self.writer.new_part().path
+        with self.fs.open(chunk, "rb") as source, open(local, "wb") as target:
+            copied = HashingWriter(target)
+            shutil.copyfileobj(source, copied, COPY_CHUNK)
+        if (copied.size, copied.sha256.hexdigest()) != (manifest["bytes"], manifest["sha256"]):
+            log.warning("Checkpoint %s does not match its chunk; not reused.", manifest_path)
+            return {}
+        done: dict[str, Done] = {}
+        with open(local, "rb") as data:
+            for entry in manifest["accounts"]:
+                if entry.get("skipped"):
+                    done[entry["account"]] = Skipped(entry["account"], entry["reason"])
+                    continue
+                part = self.writer.new_part()
+                data.seek(entry["offset"])
+                with open(part.path, "wb") as out:
+                    out.write(data.read(entry["length"]))
+                part.records = entry["records"]
+                done[entry["account"]] = part
+        return done
+
+    # --- saving them ---------------------------------------------------------------------
+
+    def add(self, account: str, result: Done) -> None:
+        """One account finished; saves the finished ones if ``interval`` has passed."""
+        with self._lock:
+            self._pending.append((account, result))
+            due = time.monotonic() - self._last_save >= self.interval
+        if due:
+            self.save()
+
+    def save(self) -> None:
+        """Save every finished account not saved yet (one chunk, then its manifest)."""
+        with self._save_lock:
+            with self._lock:
+                batch, self._pending = self._pending, []
+                self._last_save = time.monotonic()
+            if not batch:
+                return
+            try:
+                self._write(batch)
+            except BaseException:
+                with self._lock:  # not saved: the next save tries them again
+                    self._pending[:0] = batch
+                raise
+
+    def _write(self, batch: list[tuple[str, Done]]) -> None:
+        number = self._next
+        chunk_name = f"chunk-{number:06d}.part"
+        entries: list[dict[str, Any]] = []
+        if is_local(self.fs):  # on S3 makedirs would create a missing bucket
+            self.fs.makedirs(self.folder, exist_ok=True)
+        with self.fs.open(
+            posixpath.join(self.folder, chunk_name), "wb", block_size=UPLOAD_BLOCK
+        ) as out:
+            chunk = HashingWriter(out)
+            for account, result in batch:
+                if isinstance(result, Skipped):
+                    entries.append({"account": account, "skipped": True, "reason": result.reason})
+                    continue
+                offset = chunk.size
+                with open(result.path, "rb") as source:
+                    shutil.copyfileobj(source, chunk, COPY_CHUNK)
+                entries.append(
+                    {
+                        "account": account,
+                        "records": result.records,
+                        "offset": offset,
+                        "length": chunk.size - offset,
+                    }
+                )
+        manifest = {
+            "version": VERSION,
+            "fingerprint": self.fingerprint,
+            "chunk": chunk_name,
+            "bytes": chunk.size,
+            "sha256": chunk.sha256.hexdigest(),
+            "accounts": entries,
+        }
+        path = posixpath.join(self.folder, f"checkpoint-{number:06d}.json")
+        write_whole(self.fs, path, json.dumps(manifest).encode())
+        self._next = number + 1
+        self.saved += 1
+        log.info("Checkpoint %d: %d finished accounts saved in %s.", number, len(batch), path)
