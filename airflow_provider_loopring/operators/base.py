@@ -37,6 +37,7 @@ Record = dict[str, Any]
 Account = tuple[str, Any]
 PageCallback = Callable[["Pager[Any]"], None]
 MISSING_ACCOUNT_CHOICES = ("fail", "skip")
+MAX_ACCOUNT_ID = 2**32 - 1
 
 
 class _Part(Protocol):
@@ -105,6 +106,9 @@ def _classify(value: object) -> Account:
     from airflow_provider_loopring import api
 
     if isinstance(value, str) and value.strip().lower().startswith("0x"):
+        return ("address", api.check_address(value, "accounts"))
+    if isinstance(value, int) and value > MAX_ACCOUNT_ID:
+        # Jinja's native mode reads "0x…" text as an int; account ids are 32-bit.
         return ("address", api.check_address(value, "accounts"))
     return ("account_id", api.check_account_id(value, "accounts"))
 
@@ -490,7 +494,11 @@ class LoopringAccountsOperator(BaseOperator):
         def guarded(item: A) -> R:
             if stop.is_set():
                 raise _Stopped("not started, the task is failing or was killed")
-            return work(item)
+            try:
+                return work(item)
+            except BaseException:
+                stop.set()  # here, before this thread takes the next account
+                raise
 
         workers = min(self.max_workers, len(items)) or 1
         with ThreadPoolExecutor(workers, thread_name_prefix=f"loopring-{self.task_id}") as pool:

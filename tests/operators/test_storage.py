@@ -101,3 +101,12 @@ def test_the_xcom_cap():
 def test_urls_that_name_no_object(url):
     with pytest.raises(LoopringInvalidParameterError, match=r"^Invalid output_path:"):
         check_output_path(url)
+
+
+def test_a_directory_target_is_refused(tmp_path, scratch):
+    folder = tmp_path / "already-a-folder"
+    folder.mkdir()
+    with pytest.raises(LoopringInvalidParameterError, match=r"^Invalid output_path: .*folder"):
+        write(f"file://{folder}", "jsonl", [RECORDS])
+    assert list(folder.iterdir()) == []  # no hidden temporary inside it either
+    assert leftover_parts(scratch) == []
