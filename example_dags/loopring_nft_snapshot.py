@@ -1,8 +1,9 @@
-"""A daily snapshot of the NFTs that Loopring accounts hold, as JSON Lines in object storage."""
+"""A daily snapshot of the NFTs that Loopring accounts hold: 10,000+ wallets, day-partitioned."""
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any
 
 import pendulum
@@ -21,14 +22,20 @@ DEFAULT_ROOT = f"file://{AIRFLOW_HOME}/loopring/snapshots"
 STORAGE_CONN_ID: str | None = None
 # Loopring's documentation uses this account in its examples: replace it with yours.
 DEFAULT_ACCOUNTS: list[int | str] = [11329]
+# However many accounts: this many batches, so a bounded number of task instances (Airflow's
+# max_map_length is 1,024 and each task instance costs ~2 s of scheduling).
+BATCHES = 4
+# A failed batch is retried after this long; its retry fetches only the accounts left.
+RETRY_DELAY = timedelta(seconds=float(os.environ.get("LOOPRING_SNAPSHOT_RETRY_DELAY", "60")))
 
 # The day of the run: its scheduled time, or when it was triggered (every run has a run_after;
-# a manual run may have no logical date in Airflow 3). A re-run of a day overwrites that day.
+# a manual run may have no logical date in Airflow 3). A re-run of a day replaces that day.
 DAY = "{{ dag_run.run_after | ds }}"
-FOLDER = "{{ params.output_root.rstrip('/') }}/" + DAY
+ROOT = "{{ params.output_root.rstrip('/') }}"
+PART = "part-{{ '%04d' % ti.map_index }}.jsonl"
 
-# The snapshot folder as an Asset: a DAG scheduled on it runs once a day's snapshot is
-# complete, and the asset event's extra names the folder actually written.
+# The snapshot root as an Asset: a DAG scheduled on it runs once a day's snapshot is
+# complete, and the asset event's extra names the day and its partitions.
 SNAPSHOTS = Asset(name="loopring_nft_snapshots", uri=DEFAULT_ROOT)
 
 with DAG(
@@ -37,14 +44,20 @@ with DAG(
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    default_args={"retries": 2, "retry_delay": RETRY_DELAY},
     tags=["loopring", "example"],
     params={
         "accounts": Param(
             DEFAULT_ACCOUNTS,
             type="array",
             items={"type": ["integer", "string"]},
-            minItems=1,
-            description="Loopring account ids and/or 0x owner addresses.",
+            description="Loopring account ids and/or 0x owner addresses (a short list).",
+        ),
+        "accounts_path": Param(
+            None,
+            type=["null", "string"],
+            description="An ObjectStoragePath URL of a file of accounts (one id or address a "
+            "line, or a JSON array), added to `accounts`.",
         ),
         "output_root": Param(
             DEFAULT_ROOT,
@@ -56,109 +69,138 @@ with DAG(
     doc_md="""
 ### Loopring NFT snapshot
 
-Once a day, for every account in the `accounts` param (ids or owner addresses):
+Once a day, for every account in `accounts` and in the file at `accounts_path` (ids or owner
+addresses; ten thousand and more):
 
-1. `resolve_accounts` turns addresses into account ids (`GET /api/v3/account`);
-2. `nft_balances` fetches each account's NFT balances, one mapped task per account, to
-   `<output_root>/<day>/balances/account-<id>.jsonl`;
-3. `collections` fetches the collections all accounts hold to
-   `<output_root>/<day>/collections.jsonl`;
-4. `summarize` counts NFTs per collection and per deployment status, writes
-   `<output_root>/<day>/summary.json` and returns the same summary as XCom.
+1. `batches` reads and checks the accounts, marks the day incomplete and splits the accounts
+   into at most 4 batches;
+2. `nft_balances` fetches each batch's NFT balances into
+   `<output_root>/balances/dt=<day>/part-<batch>.jsonl`;
+3. `collections` then fetches the collections each batch holds into
+   `<output_root>/collections/dt=<day>/part-<batch>.jsonl`;
+4. `summarize` writes each partition's `_manifest.json` (files, records, bytes, SHA-256),
+   counts NFTs per collection and per deployment status into
+   `<output_root>/summary/dt=<day>/summary.json`, and updates the `loopring_nft_snapshots`
+   Asset.
 
-The balances and collections are JSON Lines with Loopring's own field names, each file
-written whole or not at all; a re-run of a day overwrites that day's files. The Loopring
-connection is `loopring_default`. The summary task updates the `loopring_nft_snapshots` Asset
-when a day is complete.
+**One rate budget.** Loopring limits the calls of a key, and the provider's limit
+(`requests_per_second` of the connection) is per process. So the Loopring tasks never run side
+by side: the batches of a task run one at a time (`max_active_tis_per_dag=1`) and the
+collections only after the balances. At every moment one task sends requests, at the whole
+rate; N wallets take about N / rate seconds per record kind, plus the first night's address
+lookups.
+
+**Resume.** A failed batch is retried (2 retries); its retry fetches only the accounts the
+failed try did not finish. Addresses are looked up once: their account ids are kept in
+`<output_root>/_accounts/`. Accounts Loopring does not know are skipped, and counted in the
+summary.
+
+**Reading a day.** A partition is complete when its `_manifest.json` is there; read the files
+it lists. A re-run of a day replaces that day.
 """,
 ) as dag:
 
     @task
-    def resolve_accounts() -> list[int]:
-        """The account ids to snapshot: ids as they are, addresses looked up, no duplicates."""
+    def batches() -> list[list[int | str]]:
+        """The accounts, checked and without duplicates, in at most BATCHES batches."""
         from airflow.sdk import get_current_context
 
-        from airflow_provider_loopring.hooks.loopring import LoopringHook
+        from airflow_provider_loopring.operators.base import check_accounts
+        from airflow_provider_loopring.storage import snapshots
 
-        hook = LoopringHook()
-        ids: dict[int, None] = {}
-        for item in get_current_context()["params"]["accounts"]:
-            text = str(item).strip()
-            if text.isdigit():
-                ids[int(text)] = None
-            elif text.lower().startswith("0x"):
-                account = hook.get_account(address=text)
-                print(f"{text} is account {account.account_id}")
-                ids[account.account_id] = None
-            else:
-                raise ValueError(f"accounts: {item!r} is neither an account id nor a 0x address")
-        return list(ids)
+        context = get_current_context()
+        params = context["params"]
+        accounts = list(params["accounts"])
+        if params["accounts_path"]:
+            accounts += snapshots.read_accounts(params["accounts_path"], conn_id=STORAGE_CONN_ID)
+        unique = [value for _, value in check_accounts(None, None, accounts)]
+        day = context["dag_run"].run_after.strftime("%Y-%m-%d")
+        snapshots.start_day(
+            params["output_root"],
+            day,
+            ("balances", "collections", "summary"),
+            conn_id=STORAGE_CONN_ID,
+        )
+        print(f"{len(unique)} accounts for {day}, in {min(BATCHES, len(unique))} batches")
+        return snapshots.split(unique, BATCHES)
 
-    account_ids = resolve_accounts()
-
+    accounts = batches()
+    shared: dict[str, Any] = {
+        "output_conn_id": STORAGE_CONN_ID,
+        "account_cache_path": ROOT + "/_accounts",
+        "on_missing_account": "skip",
+        "max_active_tis_per_dag": 1,
+    }
     balances = LoopringNftBalancesOperator.partial(
-        task_id="nft_balances",
-        output_path=FOLDER + "/balances/account-{{ task.account_id }}.jsonl",
-        output_conn_id=STORAGE_CONN_ID,
-    ).expand(account_id=account_ids)
-
-    collections = LoopringCollectionsOperator(
-        task_id="collections",
-        account_id=account_ids,
-        output_path=FOLDER + "/collections.jsonl",
-        output_conn_id=STORAGE_CONN_ID,
-    )
+        task_id="nft_balances", output_path=f"{ROOT}/balances/dt={DAY}/{PART}", **shared
+    ).expand(accounts=accounts)
+    collections = LoopringCollectionsOperator.partial(
+        task_id="collections", output_path=f"{ROOT}/collections/dt={DAY}/{PART}", **shared
+    ).expand(accounts=accounts)
+    balances >> collections
 
     # One XCom, the whole summary (a task returning a dict would also push each key apart).
     @task(outlets=[SNAPSHOTS], multiple_outputs=False)
     def summarize(
-        balance_files: list[dict[str, Any]], collection_file: dict[str, Any]
+        balance_files: list[dict[str, Any]], collection_files: list[dict[str, Any]]
     ) -> dict[str, Any]:
-        """Count what the day's files hold; write summary.json next to them and return it."""
+        """Declare the day's partitions complete, count what they hold, write the summary."""
         import json
         from collections import Counter
 
         from airflow.sdk import ObjectStoragePath, get_current_context
 
+        from airflow_provider_loopring.storage import snapshots
+
+        context = get_current_context()
+        root = context["params"]["output_root"].rstrip("/")
+        day = context["dag_run"].run_after.strftime("%Y-%m-%d")
+        kinds = {"balances": balance_files[:], "collections": collection_files[:]}
+        for kind, files in kinds.items():
+            snapshots.commit_partition(
+                snapshots.partition(root, kind, day),
+                files,
+                conn_id=STORAGE_CONN_ID,
+                kind=kind,
+                day=day,
+            )
+
         def records(reference: dict[str, Any]) -> Any:
             with ObjectStoragePath(reference["path"], conn_id=STORAGE_CONN_ID).open("r") as f:
                 yield from (json.loads(line) for line in f)
 
-        collections: dict[Any, dict[str, Any]] = {}
-        for held in records(collection_file):
-            collections.setdefault(held["collection"]["id"], held["collection"])
+        names: dict[Any, str | None] = {}
         per_collection: Counter[Any] = Counter()
         per_status: Counter[str] = Counter()
-        balance_files = balance_files[:]  # the mapped tasks' results, read in one request
-        for reference in balance_files:
+        for reference in kinds["balances"]:
             for nft in records(reference):
                 info = nft.get("collectionInfo") or {}
-                collections.setdefault(info.get("id"), info)  # in case the lists disagree
+                names.setdefault(info.get("id"), info.get("name"))
                 per_collection[info.get("id")] += 1
                 per_status[nft.get("deploymentStatus") or "UNKNOWN"] += 1
-
-        folder = collection_file["path"].rsplit("/", 1)[0]  # <output_root>/<day>
+        skipped = sorted({str(a) for ref in kinds["balances"] for a in ref["skipped_accounts"]})
         summary = {
-            "folder": folder,
-            "accounts": collection_file["accounts"],
+            "day": day,
+            "accounts": sum(ref["accounts"] for ref in kinds["balances"]),
+            "skipped_accounts": len(skipped),
+            "skipped": skipped[:100],
             "nfts": sum(per_status.values()),
             "collections": len(per_collection),
             "nfts_per_deployment_status": dict(per_status.most_common()),
-            "nfts_per_collection": [
-                {
-                    "id": collection_id,
-                    "name": collections[collection_id].get("name"),
-                    "deployStatus": collections[collection_id].get("deployStatus"),
-                    "nfts": count,
-                }
-                for collection_id, count in per_collection.most_common()
+            "top_collections": [
+                {"id": collection_id, "name": names[collection_id], "nfts": count}
+                for collection_id, count in per_collection.most_common(20)
             ],
-            "files": [ref["path"] for ref in [*balance_files, collection_file]]
-            + [f"{folder}/summary.json"],
         }
-        summary_path = ObjectStoragePath(f"{folder}/summary.json", conn_id=STORAGE_CONN_ID)
-        summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
-        get_current_context()["outlet_events"][SNAPSHOTS].extra = {"folder": folder}
+        folder = snapshots.partition(root, "summary", day)
+        data = json.dumps(summary, indent=2, ensure_ascii=False).encode()
+        written = snapshots.write_file(
+            f"{folder}/summary.json", data, records=1, conn_id=STORAGE_CONN_ID
+        )
+        snapshots.commit_partition(
+            folder, [written], conn_id=STORAGE_CONN_ID, kind="summary", day=day
+        )
+        context["outlet_events"][SNAPSHOTS].extra = {"root": root, "day": day}
         return summary
 
     summarize(balances.output, collections.output)

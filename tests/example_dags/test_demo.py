@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.example_dags.snapshot_day import read_partition
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = [sys.executable, "-m", "airflow_provider_loopring.testing", "demo"]
@@ -22,14 +23,15 @@ def test_the_demo_runs_both_example_dags_and_shows_what_they_did(tmp_path: Path)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "WRONG" not in out and "FAILED" not in out
-    snapshots = tmp_path / "airflow" / "loopring" / "snapshots"
-    (day,) = snapshots.iterdir()
-    summary = json.loads((day / "summary.json").read_text())
-    assert summary["accounts"] == 3
-    for url in summary["files"]:
-        path = Path(url.removeprefix("file://"))
-        assert path.is_file()
-        assert str(path) in out  # each file is shown where it is
+    root = tmp_path / "airflow" / "loopring" / "snapshots"
+    (day,) = [p.name.removeprefix("dt=") for p in (root / "summary").iterdir()]
+    _, (summary,) = read_partition(root, "summary", day)
+    assert (summary["accounts"], summary["skipped_accounts"]) == (3, 1)
+    for kind in ("balances", "collections"):
+        manifest, _ = read_partition(root, kind, day)
+        assert f"{manifest['records']} {kind} records, complete" in out
+        for item in manifest["files"]:
+            assert f"{item['name']}  ({item['records']} records" in out  # each file is shown
     assert f"summary: {summary['nfts']} NFTs in {summary['collections']} collections" in out
     assert ": NOT_DEPLOYED -> DEPLOYING\n" in out
     assert ": DEPLOYING -> DEPLOYED\n" in out

@@ -86,22 +86,28 @@ def test_parsing_them_imports_no_http_client_and_little_of_the_provider() -> Non
     assert parsed["seconds"] < 1.0, parsed
 
 
-def test_the_snapshot_maps_over_accounts_and_writes_below_the_output_root(
+def test_the_snapshot_runs_a_bounded_number_of_tasks_one_loopring_task_at_a_time(
     dags: dict[str, Any],
 ) -> None:
     from airflow.sdk import Asset
     from airflow.sdk.definitions.mappedoperator import MappedOperator
 
     dag = dags[SNAPSHOT]
-    assert (dag.schedule, dag.catchup) == ("@daily", False)
-    assert set(dag.params) == {"accounts", "output_root"}
+    assert (dag.schedule, dag.catchup, dag.max_active_runs) == ("@daily", False, 1)
+    assert set(dag.params) == {"accounts", "accounts_path", "output_root"}
     assert dag.params["output_root"].startswith("file://")
     balances, collections = dag.get_task("nft_balances"), dag.get_task("collections")
-    assert isinstance(balances, MappedOperator)
-    assert set(balances.expand_input.value) == {"account_id"}
-    folder = "{{ params.output_root.rstrip('/') }}/{{ dag_run.run_after | ds }}"
-    assert balances.partial_kwargs["output_path"].startswith(folder + "/balances/")
-    assert collections.output_path == folder + "/collections.jsonl"
+    root = "{{ params.output_root.rstrip('/') }}"
+    for task, kind in ((balances, "balances"), (collections, "collections")):
+        assert isinstance(task, MappedOperator)
+        assert set(task.expand_input.value) == {"accounts"}  # batches, not one per account
+        assert task.max_active_tis_per_dag == 1  # the batches of a task one after the other
+        assert task.partial_kwargs["output_path"].startswith(
+            f"{root}/{kind}/dt={{{{ dag_run.run_after | ds }}}}/part-"
+        )
+        assert task.partial_kwargs["on_missing_account"] == "skip"
+        assert task.partial_kwargs["account_cache_path"] == root + "/_accounts"
+    assert collections.upstream_task_ids == {"batches", "nft_balances"}  # never side by side
     summarize = dag.get_task("summarize")
     assert summarize.upstream_task_ids == {"nft_balances", "collections"}
     assert [asset.name for asset in summarize.outlets if isinstance(asset, Asset)] == [

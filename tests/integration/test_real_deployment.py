@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import TEST_API_KEY, connection_json
+from tests.example_dags.snapshot_day import check_day
 from tests.integration.airflow_processes import AirflowDeployment
 
 pytestmark = [
@@ -194,39 +195,16 @@ def jsonl(path: Path) -> list[dict[str, Any]]:
 def check_snapshot(
     airflow: AirflowDeployment, sandbox: Any, root: Path, account_ids: list[int]
 ) -> None:
-    """The day's folder holds exactly the files, with exactly the sandbox's records."""
+    """The day's partitions hold exactly the sandbox's records, declared by their manifests."""
     (run_after,) = airflow.query("SELECT run_after FROM dag_run WHERE run_id = ?", SNAPSHOT_RUN)[0]
-    folder = root / str(run_after)[:10]  # the DAG's day: run_after, UTC
-    written = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
-    balance_files = [f"balances/account-{account_id}.jsonl" for account_id in account_ids]
-    assert written == {*balance_files, "collections.jsonl", "summary.json"}
-
-    for account_id, name in zip(account_ids, balance_files, strict=True):
-        expected = sandbox.balances(account_id, non_zero=True)
-        records = jsonl(folder / name)
-        assert len(records) == len(expected) > 0
-        assert [r["nftData"] for r in records] == [b["nftData"] for b in expected]
-        assert {r["accountId"] for r in records} == {account_id}
-    collections = jsonl(folder / "collections.jsonl")
-    expected_collections = [
-        (account_id, held["collection"]["id"])
-        for account_id in account_ids
-        for held in sandbox.collections(account_id)
-    ]
-    assert [(r["accountId"], r["collection"]["id"]) for r in collections] == expected_collections
-
-    summary = json.loads((folder / "summary.json").read_text())
-    total = sum(len(sandbox.balances(account_id, non_zero=True)) for account_id in account_ids)
-    assert (summary["accounts"], summary["nfts"]) == (2, total)
-    assert sum(summary["nfts_per_deployment_status"].values()) == total
-    assert sum(item["nfts"] for item in summary["nfts_per_collection"]) == total
+    day = str(run_after)[:10]  # the DAG's day: run_after, UTC
+    summary = check_day(root, day, sandbox, account_ids, skipped=[])
     assert xcom(airflow, SNAPSHOT, SNAPSHOT_RUN, "summarize") == summary
-
     events = airflow.query(
         "SELECT a.name, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id"
     )
     assert [(name, json.loads(extra)) for name, extra in events] == [
-        ("loopring_nft_snapshots", {"folder": f"file://{folder}"})
+        ("loopring_nft_snapshots", {"root": f"file://{root}", "day": day})
     ]
 
 

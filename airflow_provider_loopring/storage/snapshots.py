@@ -1,0 +1,146 @@
+"""The day-partitioned snapshot layout, its manifests, and the accounts a snapshot is of.
+
+A snapshot root holds one folder per record kind, partitioned by day::
+
+    <root>/balances/dt=2026-12-01/part-0000.jsonl ... _manifest.json
+    <root>/collections/dt=2026-12-01/part-0000.jsonl ... _manifest.json
+    <root>/summary/dt=2026-12-01/summary.json _manifest.json
+
+A partition is complete when its ``_manifest.json`` is there: it is written last and names
+every file of the partition with its records, bytes and SHA-256. A run of a day first
+removes that day's manifests (the day is incomplete from then on) and, as it commits a
+partition, removes the files of an earlier run that it did not write again.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
+
+from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
+from airflow_provider_loopring.storage.objects import write_whole
+
+MANIFEST = "_manifest.json"
+VERSION = 1
+T = TypeVar("T")
+
+
+def partition(root: str, kind: str, day: str) -> str:
+    """``<root>/<kind>/dt=<day>``: the folder of one record kind on one day."""
+    return f"{root.rstrip('/')}/{kind}/dt={day}"
+
+
+def _path(url: str, conn_id: str | None) -> Any:
+    from airflow.sdk import ObjectStoragePath
+
+    return ObjectStoragePath(url, conn_id=conn_id)
+
+
+def start_day(root: str, day: str, kinds: Iterable[str], *, conn_id: str | None) -> None:
+    """Mark a day incomplete before its files are written again: remove its manifests."""
+    for kind in kinds:
+        manifest = _path(f"{partition(root, kind, day)}/{MANIFEST}", conn_id)
+        if manifest.exists():
+            manifest.unlink()
+
+
+def commit_partition(
+    folder: str, files: Sequence[dict[str, Any]], *, conn_id: str | None, **about: Any
+) -> dict[str, Any]:
+    """Declare a partition complete: drop files it no longer holds, then write its manifest.
+
+    :param folder: the partition's URL.
+    :param files: what the run wrote there, each ``{"path", "records", "bytes", "sha256"}``
+        (the operators' XCom references have these keys).
+    :param about: more to say in the manifest (``kind``, ``day``, counts).
+    :return: the manifest.
+    """
+    base = _path(folder, conn_id)
+    names = []
+    for item in files:
+        name = posixpath.basename(item["path"])
+        if posixpath.dirname(item["path"]).rstrip("/") != folder.rstrip("/"):
+            raise ValueError(f"{item['path']} is not in the partition {folder}")
+        names.append(name)
+    if base.exists():
+        for stale in base.iterdir():
+            if stale.name not in names and stale.name != MANIFEST and stale.is_file():
+                stale.unlink()  # an earlier run's file that this run did not write again
+    manifest = {
+        "version": VERSION,
+        **about,
+        "files": [
+            {"name": name, **{key: item[key] for key in ("records", "bytes", "sha256")}}
+            for name, item in zip(names, files, strict=True)
+        ],
+        "records": sum(item["records"] for item in files),
+        "bytes": sum(item["bytes"] for item in files),
+    }
+    write_whole(base.fs, f"{base.path}/{MANIFEST}", json.dumps(manifest, indent=1).encode())
+    return manifest
+
+
+def write_file(url: str, data: bytes, *, records: int, conn_id: str | None) -> dict[str, Any]:
+    """Write one small file of a partition whole; returns its entry for the manifest."""
+    import hashlib
+
+    target = _path(url, conn_id)
+    write_whole(target.fs, target.path, data)
+    return {
+        "path": url,
+        "records": records,
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+
+def read_manifest(folder: str, *, conn_id: str | None = None) -> dict[str, Any] | None:
+    """A partition's manifest; None while the partition is incomplete (or absent)."""
+    manifest = _path(f"{folder.rstrip('/')}/{MANIFEST}", conn_id)
+    if not manifest.exists():
+        return None
+    return dict(json.loads(manifest.read_bytes()))
+
+
+def read_accounts(url: str, *, conn_id: str | None = None) -> list[int | str]:
+    """The accounts listed in a file: one account id or owner address a line, or a JSON array.
+
+    Blank lines and lines starting with ``#`` are passed over. Every entry is checked: a bad
+    one fails naming its line, before anything is fetched.
+    """
+    from airflow_provider_loopring import api
+
+    text = _path(url, conn_id).read_text()
+    if text.lstrip().startswith("["):
+        entries: list[tuple[str, object]] = [
+            (f"accounts_path item {n}", value) for n, value in enumerate(json.loads(text), 1)
+        ]
+    else:
+        entries = [
+            (f"accounts_path line {n}", line.strip())
+            for n, line in enumerate(text.splitlines(), 1)
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+    accounts: list[int | str] = []
+    for where, value in entries:
+        if isinstance(value, str) and value.lower().startswith("0x"):
+            accounts.append(api.check_address(value, where))
+        else:
+            accounts.append(api.check_account_id(value, where))
+    return accounts
+
+
+def split(items: Sequence[T], batches: int) -> list[list[T]]:
+    """``items`` in at most ``batches`` contiguous, even batches (none empty)."""
+    if batches < 1:
+        raise LoopringInvalidParameterError("batches", "a positive integer", batches)
+    count = min(batches, len(items))
+    size, extra = divmod(len(items), count) if count else (0, 0)
+    out, start = [], 0
+    for index in range(count):
+        end = start + size + (1 if index < extra else 0)
+        out.append(list(items[start:end]))
+        start = end
+    return out
