@@ -257,8 +257,9 @@ class LoopringSandbox:
             return admin.handle(self, request)
         # Logged on arrival, so a client that timed out still finds its request in the log.
         entry = _Entry(request.method, request.path, self._redact(request.query), time.monotonic())
-        with self._records_lock:
+        with self._records_changed:
             self._records.append(entry)
+            self._records_changed.notify_all()
         response = await self._answer(request, entry)
         entry.status = 0 if response is None else response.status
         if response is not None and response.stream is not None:

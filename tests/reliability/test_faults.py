@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -581,3 +582,32 @@ def test_deferrable_sensor(case, sandbox, account, connect, run_dag, capfd):
     if case.sensor_says:
         assert logged.count(case.sensor_says) == 1
     assert_waits_were_honoured(sandbox, case)
+
+
+# --- stopping a request in flight (an operator's on_kill) --------------------------------
+
+
+def test_close_stops_a_request_in_flight(sandbox, account, connect):
+    """A worker mid-request stops at once when its hook is closed, well before the deadline."""
+    connect(timeout=600)
+    sandbox.add_fault(Fault("drip", path=BALANCES, seconds=0.05, times=None))
+    hook = LoopringHook(retry_policy=FAST)
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            hook.get_nft_balances(account_id=account.account_id)
+        except BaseException as exc:  # handed to the test thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=read)
+    worker.start()
+    assert sandbox.wait_for_requests(lambda records: len(records) == 1)  # the body is dripping
+    hook.close()
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    (error,) = outcome
+    assert isinstance(error, LoopringApiError) and not error.retryable
+    assert "stopped: the hook was closed" in str(error)
+    assert len(requests_to(sandbox)) == 1  # not retried
+    assert sandbox.wait_for_requests(lambda records: records[0].cut)
