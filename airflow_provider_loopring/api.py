@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import random
 import re
 import threading
 import time
-from collections import deque
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeGuard, TypeVar
 
 from airflow_provider_loopring.exceptions import (
     AUTH_CODES,
@@ -34,9 +35,20 @@ ACCOUNT = "/api/v3/account"
 NFT_BALANCES = "/api/v3/user/nft/balances"
 COLLECTIONS = "/api/v3/user/collection/details"
 MAX_LIMIT = 50
+MAX_ID = 2**63 - 1  # Loopring's ids are 64-bit; a longer number is garbage, not an id
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _NFT_DATA = re.compile(r"0x[0-9a-fA-F]{64}")
+
+
+def _finite(value: object, minimum: float) -> bool:
+    """A real number (not a bool, NaN or infinity) of at least ``minimum``."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= minimum
+    )
 
 
 # --- requests -----------------------------------------------------------------------------
@@ -76,13 +88,21 @@ def check_address(value: object, name: str = "address") -> str:
     return value.strip()
 
 
+_DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII only: str.isdigit() also takes "²", int() not
+
+
 def _whole(value: object, name: str, expected: str, minimum: int) -> int:
     """An integer (or its digits as text, as templates render them) of at least ``minimum``."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if not _bounded_int(value, minimum):
         raise LoopringInvalidParameterError(name, expected, value)
     return value
+
+
+def _bounded_int(value: object, minimum: int, maximum: int = MAX_ID) -> TypeGuard[int]:
+    """An int (not a bool) in range: a 5,000-digit int would not even render as a query."""
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= maximum
 
 
 def check_account_id(value: object, name: str = "account_id") -> int:
@@ -107,13 +127,13 @@ def check_token_id(value: object, name: str = "token_ids") -> int:
 
 
 def check_limit(value: object, name: str = "limit") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIMIT:
+    if not _bounded_int(value, 1, MAX_LIMIT):
         raise LoopringInvalidParameterError(name, f"an integer from 1 to {MAX_LIMIT}", value)
     return value
 
 
 def check_offset(value: object, name: str = "offset") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if not _bounded_int(value, 0):
         raise LoopringInvalidParameterError(name, "a non-negative integer", value)
     return value
 
@@ -287,25 +307,47 @@ def error_for(
     return LoopringApiError(message, endpoint=where, code=code, http_status=http_status)
 
 
+class _NotStandardJson(ValueError):
+    """NaN or Infinity in a body: Python reads them, strict JSON parsers downstream do not."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotStandardJson(name)
+
+
+# One decoder, made once: json.loads with a keyword argument would build one per body.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def _decode_json(body: bytes) -> Any:
+    """``json.loads`` without NaN and Infinity; raises ValueError or RecursionError."""
+    return _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
+
+
 def parse_response(
     request: ApiRequest, http_status: int, headers: Mapping[str, str], body: bytes
 ) -> Any:
-    """The JSON the API answered, or the LoopringApiError it amounts to."""
+    """The JSON the API answered, or the LoopringApiError it amounts to.
+
+    Errors are raised outside the ``except`` blocks: the decoder's exception holds the
+    whole body, and an error's hidden ``__context__`` would keep it alive and in tracebacks.
+    """
+    failure: LoopringApiError | None = None
+    data = None
     try:
-        data = json.loads(body)
+        data = _decode_json(body)
+        got = "no Loopring error"
+    except _NotStandardJson as exc:
+        failure = bad_body(request, http_status, f"{exc} in the JSON (not standard JSON)")
+    except RecursionError:
+        failure = bad_body(request, http_status, "JSON nested too deeply to read")
     except ValueError:
-        data = None
         got = "an HTML page" if body.lstrip()[:1] == b"<" else "a body that is not JSON"
         got = f"{got} ({len(body)} bytes)"
         if 200 <= http_status < 300 or http_status == 404:
-            raise LoopringBadResponseError(
-                f"got {got}, expected JSON",
-                endpoint=request.describe(),
-                http_status=http_status,
-                retryable=True,
-            ) from None
-    else:
-        got = "no Loopring error"
+            failure = bad_body(request, http_status, f"got {got}, expected JSON", retryable=True)
+    if failure is not None:
+        raise failure
     envelope = _error_envelope(data)
     if envelope is None and 200 <= http_status < 300:
         return data
@@ -316,6 +358,15 @@ def parse_response(
             headers.get("Retry-After") or headers.get("retry-after")
         )
     return _raise(error)
+
+
+def bad_body(
+    request: ApiRequest, http_status: int | None, problem: str, *, retryable: bool = False
+) -> LoopringBadResponseError:
+    """A body we will not use: not JSON (retryable: cut short, a CDN's page), or hostile."""
+    return LoopringBadResponseError(
+        problem, endpoint=request.describe(), http_status=http_status, retryable=retryable
+    )
 
 
 def _raise(error: Exception) -> Any:
@@ -339,14 +390,87 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError):
+        try:
+            when = parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):  # year 99999 overflows
+            return None  # unreadable: wait as if the server had not said (a 429 stays retryable)
+        seconds = when - (time.time() if now is None else now)
+    if math.isnan(seconds):
         return None
-    return max(0.0, when - (time.time() if now is None else now))
+    return max(0.0, seconds)  # inf ("never") is over any max_elapsed: the 429 is raised at once
+
+
+# --- response bodies ----------------------------------------------------------------------
+
+# Asked for by both transports, so a server never answers in an encoding we cannot bound.
+ACCEPT_ENCODING = "gzip, deflate"
+CHUNK = 256 * 1024  # read size: large, so a normal page (~150 kB) is one read and one join
+
+
+class ResponseBody:
+    """A body as it arrives: decoded here, not by the transport, and never past ``limit``.
+
+    Decoding with bounded output is what stops a gzip bomb: a 1 MB chunk may unpack to
+    gigabytes, and a transport's decoder unpacks it whole before anyone can count.
+
+    :param request: the request, for the error.
+    :param content_encoding: the response's ``Content-Encoding`` header.
+    :param limit: the most decoded bytes to accept (``max_response_bytes``).
+    :raises LoopringBadResponseError: too large (not retried: the same answer would come
+        again) or in an encoding we did not ask for.
+    """
+
+    def __init__(self, request: ApiRequest, content_encoding: str | None, limit: int) -> None:
+        self.request = request
+        self.limit = limit
+        self.size = 0
+        self._chunks: list[bytes] = []
+        encoding = (content_encoding or "identity").strip().lower()
+        if encoding not in ("identity", "gzip", "x-gzip", "deflate"):
+            raise bad_body(request, None, f"Content-Encoding {encoding[:40]!r}, not asked for")
+        # wbits 32 + 15: a gzip or a zlib header, read from the stream (servers mix them up).
+        self._inflate = None if encoding == "identity" else zlib.decompressobj(32 + zlib.MAX_WBITS)
+
+    def check_length(self, content_length: str | None) -> None:
+        """Refuse at once a plain body whose announced length is over the cap."""
+        announced = (content_length or "").strip()
+        plain = self._inflate is None and _DIGITS.fullmatch(announced)
+        if plain and int(announced) > self.limit:
+            raise self._too_large(f"{int(announced):,} bytes announced")
+
+    def feed(self, chunk: bytes) -> None:
+        """Take the next chunk as it came off the wire."""
+        if self._inflate is not None:
+            chunk = self._decompress(chunk)
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise self._too_large(f"more than {self.limit:,} bytes")
+        self._chunks.append(chunk)
+
+    def _decompress(self, chunk: bytes) -> bytes:
+        assert self._inflate is not None
+        try:
+            # At most one byte past the cap: enough to know it is over, never gigabytes.
+            return self._inflate.decompress(chunk, self.limit - self.size + 1)
+        except zlib.error:
+            pass
+        raise bad_body(self.request, None, "a body that does not decompress", retryable=True)
+
+    def read(self) -> bytes:
+        """The whole decoded body, joined once."""
+        if self._inflate is not None and not self._inflate.eof:
+            raise bad_body(self.request, None, "a compressed body cut short", retryable=True)
+        return self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+
+    def _too_large(self, size: str) -> LoopringBadResponseError:
+        return bad_body(
+            self.request,
+            None,
+            f"a response of {size}, over the limit of {self.limit:,} bytes (connection extra "
+            "'max_response_bytes')",
+        )
 
 
 # --- retries ------------------------------------------------------------------------------
@@ -372,8 +496,10 @@ class RetryPolicy:
         check_offset(self.max_retries, "max_retries")
         for name in ("backoff", "max_backoff", "max_elapsed"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise LoopringInvalidParameterError(name, "a non-negative number of seconds", value)
+            if not _finite(value, 0.0):
+                raise LoopringInvalidParameterError(
+                    name, "a finite, non-negative number of seconds", value
+                )
 
     def delay(
         self,
@@ -426,8 +552,10 @@ class TokenBucket:
     """
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
-        if rate <= 0:
-            raise LoopringInvalidParameterError("requests_per_second", "a positive number", rate)
+        if not _finite(rate, 0.0) or rate <= 0:
+            raise LoopringInvalidParameterError(
+                "requests_per_second", "a finite, positive number", rate
+            )
         self.interval = 1.0 / rate
         self.clock = clock
         self._next = 0.0
@@ -464,26 +592,70 @@ def shared_bucket(key: str, rate: float) -> TokenBucket:
 T = TypeVar("T")
 
 
+DEFAULT_MAX_PAGES = 10_000  # 500,000 NFTs at 50 a page: far past any real account
+
+
+def check_page(
+    request: ApiRequest, total: int, items: Sequence[T], owner: Callable[[T], object] | None
+) -> int:
+    """Refuse a page that contradicts the request; returns the total to plan the listing with.
+
+    One place for every list call, one page or all. A page showing more items than
+    ``totalNum`` leaves room for at its offset (``totalNum`` 0 while items come) is not
+    taken as the end: the total is raised to the page's end, plus one when the page is
+    full, so the listing is followed until a short page (within ``max_pages``).
+
+    :param owner: an item's account id, for endpoints whose items carry one.
+    :raises LoopringBadResponseError: a negative ``totalNum``, more items than ``limit``, or an
+        item of another account; not retried: the same answer would come again.
+    """
+    offset, limit = int(request.params.get("offset", 0)), int(request.params.get("limit", 0))
+    if total < 0:
+        raise bad_shape(request, f"totalNum is {total}")
+    if limit and len(items) > limit:
+        raise bad_shape(request, f"{len(items)} items, more than the limit of {limit} asked for")
+    account = request.params.get("accountId")
+    if owner is not None and account is not None:
+        strangers = {str(owner(item)) for item in items} - {account}
+        if strangers:
+            raise bad_shape(request, f"items of account {min(strangers)} in this listing")
+    end = offset + len(items)
+    if end <= total:
+        return total
+    return end + 1 if limit and len(items) >= limit else end
+
+
+def unique(items: Sequence[T], key: Callable[[T], object]) -> Sequence[T]:
+    """The items, each key once (its first), in order; the list itself when none repeats."""
+    by_key: dict[object, T] = {}
+    for item in items:
+        by_key.setdefault(key(item), item)
+    return items if len(by_key) == len(items) else list(by_key.values())
+
+
 @dataclass
 class Pager(Generic[T]):
     """Plans offset/limit pages and decides what is new and when to stop.
 
     Offsets shift when the account changes while we read: items may repeat across pages
-    (dropped here: keys of the last pages are remembered, so memory stays bounded by a
-    page), ``totalNum`` may grow (we follow it) or shrink (we step back by as much, since
-    items we have not read may have moved into offsets we have). A page that comes back
-    short while ``totalNum`` says there is more is asked for once more; short again, the
-    listing is inconsistent and the read fails rather than return part of the account.
+    (dropped here: the keys of the whole listing are remembered, ~100 bytes an item),
+    ``totalNum`` may grow (we follow it) or shrink (we step back by as much, since items we
+    have not read may have moved into offsets we have). A page that comes back short while
+    ``totalNum`` says there is more is asked for once more; short again, the listing is
+    inconsistent and the read fails rather than return part of the account. So does a
+    listing that keeps repeating itself (two full pages with nothing new in a row) and one
+    still going after ``max_pages`` pages.
     """
 
     page_size: int
     key: Callable[[T], object]
+    max_pages: int = DEFAULT_MAX_PAGES
     offset: int = 0
     total: int | None = None
     done: bool = False
     pages: int = 0
     received: int = 0  # distinct items handed out so far
-    _recent: deque[set[object]] = field(default_factory=lambda: deque(maxlen=3))
+    _seen: set[object] = field(default_factory=set)
     _short_retries: int = 0
     _stale_pages: int = 0
 
@@ -495,11 +667,7 @@ class Pager(Generic[T]):
         self.pages += 1
         shrunk = 0 if self.total is None else max(self.total - total, 0)
         self.total = total
-        seen = set().union(*self._recent)
-        keys = [self.key(item) for item in items]
-        fresh = [item for item, key in zip(items, keys, strict=True) if key not in seen]
-        self._recent.append(set(keys))
-        self.received += len(fresh)
+        fresh = self._fresh(items)
         end = self.offset + len(items)
         if shrunk and self.offset:
             self.offset = max(self.offset - shrunk, 0)  # repeats are dropped above
@@ -521,6 +689,22 @@ class Pager(Generic[T]):
             )
         else:
             self.done = True
+        if not self.done and self.pages >= self.max_pages:
+            raise bad_shape(
+                request, f"still no end after {self.pages} pages (totalNum {total}; max_pages)"
+            )
+        return fresh
+
+    def _fresh(self, items: list[T]) -> list[T]:
+        """Items whose key this listing has not shown yet, a repeat within the page included."""
+        seen = self._seen
+        fresh = []
+        for item in items:
+            key = self.key(item)
+            if key not in seen:
+                seen.add(key)
+                fresh.append(item)
+        self.received += len(fresh)
         return fresh
 
 
@@ -528,24 +712,47 @@ def parse_model(request: ApiRequest, body: Any, model: Callable[[Any], T]) -> T:
     """Build a model from a body, turning a shape mismatch into a LoopringBadResponseError."""
     try:
         return model(body)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise bad_shape(request, exc) from None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = exc
+    raise bad_shape(request, problem)  # outside the except: no hidden __context__
 
 
 # --- connection settings ------------------------------------------------------------------
 
 DEFAULT_HOST = "https://api3.loopring.io"
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # a page of 50 with metadata is ~150 kB
+
+# The one parse of a host, shared by both transports. Only characters every URL parser reads
+# alike: no userinfo, backslash, percent-escape, query, fragment, whitespace or non-ASCII.
+_URL = re.compile(
+    r"(?P<scheme>https?)://"
+    r"(?P<host>\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)"
+    r"(?::(?P<port>[0-9]{1,5}))?"
+    r"(?P<path>(?:/[a-z0-9._~-]*)*)",
+    re.ASCII | re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
 class ConnectionSettings:
-    """What a hook needs from its Airflow connection; the key is kept out of repr."""
+    """What a hook needs from its Airflow connection; the key is kept out of repr.
+
+    :param base_url: the one URL both transports send to, as :func:`connection_settings`
+        rebuilt it from its parsed parts.
+    """
 
     base_url: str
     api_key: str | None = field(repr=False)
     requests_per_second: float = 5.0
     max_retries: int = 5
     timeout: float = 30.0
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_pages: int = DEFAULT_MAX_PAGES
+
+    @property
+    def use_environment_proxies(self) -> bool:
+        """Only for https: an HTTP_PROXY would see the key of a plain http (loopback) host."""
+        return self.base_url.startswith("https://")
 
 
 def _number(
@@ -556,14 +763,14 @@ def _number(
     integer: bool = False,
     minimum: float = 0.0,
 ) -> Any:
-    """A numeric connection extra (JSON numbers or strings), checked."""
+    """A numeric connection extra (JSON numbers or strings), checked; NaN and inf refused."""
     raw = extra.get(name, default)
     try:
         value = None if isinstance(raw, bool) else float(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         value = None
-    if value is None or value < minimum or (integer and not value.is_integer()):
-        expected = f"{'an integer' if integer else 'a number'} >= {minimum:g}"
+    if value is None or not _finite(value, minimum) or (integer and not value.is_integer()):
+        expected = f"{'an integer' if integer else 'a finite number'} >= {minimum:g}"
         raise LoopringInvalidParameterError(f"connection extra {name!r}", expected, raw)
     return int(value) if integer else value
 
@@ -573,37 +780,87 @@ def _is_loopback(hostname: str) -> bool:
     if hostname == "localhost":
         return True
     try:
-        return ipaddress.ip_address(hostname).is_loopback
+        return ipaddress.ip_address(hostname.strip("[]")).is_loopback
     except ValueError:
         return False
 
 
-def connection_settings(
-    host: str | None, port: int | None, api_key: str | None, extra: Mapping[str, Any]
-) -> ConnectionSettings:
-    """Settings from a connection's fields; refuses to send the key in clear text."""
-    from urllib.parse import urlsplit
+def base_url(host: str | None, port: object = None) -> str:
+    """The API's base URL from a connection's host and port, parsed once, rebuilt plainly.
 
-    base = (host or DEFAULT_HOST).strip().rstrip("/")
-    if "://" not in base:
-        base = f"https://{base}"
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise LoopringInvalidParameterError("host", "an http(s) URL such as " + DEFAULT_HOST, host)
-    if port and parts.port is None:
-        base = f"{base}:{port}"
-    hostname = parts.hostname
-    if parts.scheme == "http" and not _is_loopback(hostname):
-        raise LoopringInvalidParameterError(
-            "host",
+    Anything two parsers could read differently is refused rather than guessed at: a
+    userinfo part (``http://a:1\\@127.0.0.1``: urlsplit sees 127.0.0.1, requests connects
+    to ``a``), backslashes, percent-escapes, whitespace, control and non-ASCII characters.
+    Plain ``http://`` is allowed only to loopback hosts: it would send the key in clear.
+    """
+    raw = (host or DEFAULT_HOST).strip()
+    url = _URL.fullmatch(raw if "://" in raw else f"https://{raw}")
+    if url is None:
+        raise _bad_host("an http(s) URL: a host, optionally a port and a path", raw)
+    scheme, hostname = url["scheme"].lower(), url["host"].lower()
+    number = _port(url["port"] or port, raw)
+    if scheme == "http" and not _is_loopback(hostname):
+        raise _bad_host(
             "an https:// URL (plain http:// would send the API key in clear text; "
             "it is allowed only for loopback hosts such as the sandbox)",
-            host,
+            raw,
         )
+    where = hostname if number is None else f"{hostname}:{number}"
+    return f"{scheme}://{where}{url['path'].rstrip('/')}"
+
+
+def _port(value: object, host: str) -> int | None:
+    if value in (None, "", 0):
+        return None
+    text = str(value)
+    if not _DIGITS.fullmatch(text) or not 1 <= int(text) <= 65535:
+        raise _bad_host("a port from 1 to 65535", host)
+    return int(text)
+
+
+def _bad_host(expected: str, host: str) -> LoopringInvalidParameterError:
+    return LoopringInvalidParameterError("host", expected, host)
+
+
+def check_api_key(value: str | None, parameter: str) -> str | None:
+    """The key without surrounding whitespace (a secret read from a file ends in a newline).
+
+    A key with anything but visible ASCII left inside is refused without showing it: a
+    transport would reject it with the value in its error, which a log masker that knows
+    the stored secret might not match.
+    """
+    key = (value or "").strip()
+    if key and not (key.isascii() and key.isprintable() and " " not in key):
+        raise LoopringInvalidParameterError(
+            parameter,
+            "an API key of visible ASCII characters (no spaces or line breaks inside)",
+            None,
+            shown=f"a value of {len(key)} characters that is not shown",
+        )
+    return key or None
+
+
+def connection_settings(
+    host: str | None,
+    port: int | None,
+    api_key: str | None,
+    extra: Mapping[str, Any],
+    *,
+    conn_id: str | None = None,
+) -> ConnectionSettings:
+    """Settings from a connection's fields, all checked before any lookup or connection.
+
+    :param conn_id: the connection's id, for errors about its password.
+    """
+    password = "password" if conn_id is None else f"password of connection {conn_id!r}"
     return ConnectionSettings(
-        base_url=base,
-        api_key=api_key or None,
+        base_url=base_url(host, port),
+        api_key=check_api_key(api_key, password),
         requests_per_second=_number(extra, "requests_per_second", 5.0, minimum=0.001),
         max_retries=_number(extra, "max_retries", 5, integer=True),
         timeout=_number(extra, "timeout", 30.0, minimum=0.001),
+        max_response_bytes=_number(
+            extra, "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES, integer=True, minimum=1024
+        ),
+        max_pages=_number(extra, "max_pages", DEFAULT_MAX_PAGES, integer=True, minimum=1),
     )

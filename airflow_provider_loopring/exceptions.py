@@ -100,15 +100,31 @@ class LoopringBadResponseError(LoopringApiError):
 
 
 class LoopringInvalidParameterError(AirflowFailException, ValueError):
-    """An argument is wrong; raised before any request is sent. Retrying would not help."""
+    """An argument is wrong; raised before any request is sent. Retrying would not help.
 
-    def __init__(self, parameter: str, expected: str, got: object) -> None:
+    :param parameter: the argument, as the user wrote it.
+    :param expected: what it should be.
+    :param got: the value given, quoted (shortened) in the message.
+    :param shown: what to say instead of the value, for a secret.
+    """
+
+    def __init__(
+        self, parameter: str, expected: str, got: object, *, shown: str | None = None
+    ) -> None:
         self.parameter = parameter
         self.expected = expected
-        shown = repr(got)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
+        if shown is None:
+            shown = _quoted(got)
         super().__init__(f"Invalid {parameter}: expected {expected}, got {shown}.")
+
+
+def _quoted(value: object) -> str:
+    """A value as an error quotes it: its repr, shortened."""
+    try:
+        shown = repr(value)
+    except ValueError:  # an int of more than 4,300 digits has no repr
+        shown = f"an integer of about {value.bit_length() * 0.30103:.0f} digits"  # type: ignore[attr-defined]
+    return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
 class LoopringTriggerError(RuntimeError):

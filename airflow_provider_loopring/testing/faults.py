@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
-from collections.abc import Callable
+import zlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, fields
 from http import HTTPStatus
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 from airflow_provider_loopring.testing.wire import (
     HTML_TYPE,
     Response,
+    encode_response,
     error_response,
     json_response,
 )
@@ -25,11 +28,20 @@ KINDS = (
     "reset",
     "delay",
     "transform",
+    "raw",
+    "drip",
+    "drip_head",
+    "huge",
+    "endless",
+    "gzip_bomb",
 )
 # Kinds that need the real answer first: they send it late, cut, reshaped or replaced.
-WRAPS_REAL_ANSWER = frozenset({"truncated", "malformed", "delay", "transform"})
+WRAPS_REAL_ANSWER = frozenset({"truncated", "malformed", "delay", "transform", "drip", "drip_head"})
 # Kinds whose client still sees the real statuses, so status schedules count the response.
 DELIVERS_REAL_ANSWER = frozenset({"delay", "transform"})
+# Hostile kinds: their bodies are streamed, and the request log says whether they were cut.
+STREAMED = frozenset({"drip", "drip_head", "huge", "endless", "gzip_bomb"})
+PART = 1 << 20  # what a streamed body is written in (huge, gzip bomb)
 
 CDN_PAGE = """<html>
 <head><title>{status} {reason}</title></head>
@@ -50,7 +62,12 @@ class Fault:
     "truncated" (200, real body cut in half), "malformed" (200, `body` or
     `{"unexpected": []}`), "error_envelope" (200, flat `{"code", "msg"}`, `code` default
     100000), "reset" (connection dropped with RST), "delay" (real answer after `seconds`),
-    "transform" (200, `transform(body, query)`; in-process only). `times=None`: forever.
+    "transform" (200, `transform(body, query)`; in-process only), "raw" (`status`, default
+    200, `body` as the bytes of a JSON body: deep nesting, NaN), and the hostile ones, whose
+    bodies are streamed: "drip" (the real answer's head, then its body a byte every
+    `seconds`), "drip_head" (the same from the status line on), "huge" (200, a JSON body of
+    `size` bytes), "endless" (200, chunked, never ends), "gzip_bomb" (200, gzip-encoded,
+    `size` bytes once decoded). `times=None`: forever. `retry_after` may be any text.
     """
 
     kind: str
@@ -59,8 +76,9 @@ class Fault:
     status: int | None = None
     code: int | None = None
     message: str | None = None
-    retry_after: float | None = None
+    retry_after: float | str | None = None
     seconds: float = 0.0
+    size: int = 0
     body: Any = None
     transform: Callable[[dict[str, Any], dict[str, str]], dict[str, Any]] | None = None
 
@@ -139,8 +157,14 @@ def replacement(fault: Fault) -> Response:
             200, {"code": fault.code or 100000, "msg": fault.message or "unknown error"}
         )
     status = fault.status or 500
+    if fault.kind == "raw":
+        return Response(fault.status or 200, str(fault.body).encode())
+    if fault.kind in STREAMED:
+        return _hostile(fault)
     headers = []
-    if fault.retry_after is not None:
+    if isinstance(fault.retry_after, str):
+        headers.append(("Retry-After", fault.retry_after))
+    elif fault.retry_after is not None:
         headers.append(("Retry-After", f"{fault.retry_after:g}"))
     return error_response(status, fault.code or 100000, fault.message or _reason(status), headers)
 
@@ -154,7 +178,61 @@ def wrap(fault: Fault, real: Response, query: dict[str, str]) -> Response:
     if fault.kind == "transform" and fault.transform is not None:
         # Decoding the sent bytes gives the transform its own copy, never the live data.
         return json_response(real.status, fault.transform(json.loads(real.body), dict(query)))
+    if fault.kind == "drip":
+        stream = _drip(real.body, fault.seconds)
+        return Response(real.status, b"", real.content_type, stream=stream, length=len(real.body))
+    if fault.kind == "drip_head":
+        whole = encode_response(real, keep_alive=False)
+        return Response(real.status, b"", stream=_drip(whole, fault.seconds), raw=True)
     return real
+
+
+# --- hostile bodies: streamed, so the sandbox never holds them whole --------------------------
+
+_PADDED = b'{"totalNum":0,"data":[],"padding":"'
+
+
+def _hostile(fault: Fault) -> Response:
+    if fault.kind == "huge":
+        return Response(200, b"", stream=_padded(fault.size, b"x"), length=fault.size)
+    if fault.kind == "endless":
+        return Response(200, b"", stream=_endless())
+    gzip = [("Content-Encoding", "gzip")]
+    return Response(200, b"", headers=gzip, stream=_compressed(_padded(fault.size, b"0")))
+
+
+async def _drip(body: bytes, interval: float) -> AsyncIterator[bytes]:
+    for index in range(len(body)):
+        yield body[index : index + 1]
+        await asyncio.sleep(interval)
+
+
+async def _padded(size: int, filler: bytes) -> AsyncIterator[bytes]:
+    """A valid JSON body of exactly ``size`` bytes (at least 40), in parts of ``PART``."""
+    left = size - len(_PADDED) - 2
+    yield _PADDED
+    while left > 0:
+        part = min(left, PART)
+        left -= part
+        yield filler * part
+        await asyncio.sleep(0)  # let the loop see the client leave (a gzip bomb yields little)
+    yield b'"}'
+
+
+async def _endless() -> AsyncIterator[bytes]:
+    yield b'{"totalNum":0,"data":['
+    while True:
+        yield b" " * (64 * 1024)
+        await asyncio.sleep(0)  # let the loop see the client leave
+
+
+async def _compressed(parts: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    async for part in parts:
+        packed = packer.compress(part)
+        if packed:
+            yield packed
+    yield packer.flush()
 
 
 def _reason(status: int) -> str:

@@ -8,6 +8,7 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any
@@ -41,6 +42,8 @@ class RequestRecord:
     same machine. `status` is 0 while the answer is pending (latency, a "delay" fault) and when
     no answer was sent (a "reset" fault). `fault` is the injected fault's kind, "rate_limit"
     for the sandbox's own 429s, or None. Headers are not kept, so the API key never is.
+    `cut` is True when the client closed the connection before a streamed (hostile) body
+    was all sent.
     """
 
     method: str
@@ -49,6 +52,7 @@ class RequestRecord:
     time: float
     status: int
     fault: str | None
+    cut: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,9 +72,12 @@ class _Entry:
     time: float
     status: int = 0
     fault: str | None = None
+    cut: bool = False
 
     def record(self) -> RequestRecord:
-        return RequestRecord(self.method, self.path, self.query, self.time, self.status, self.fault)
+        return RequestRecord(
+            self.method, self.path, self.query, self.time, self.status, self.fault, self.cut
+        )
 
 
 class LoopringSandbox:
@@ -104,6 +111,7 @@ class LoopringSandbox:
         self._faults = FaultQueue()
         self._records: deque[_Entry] = deque(maxlen=MAX_RECORDS)
         self._records_lock = threading.Lock()
+        self._records_changed = threading.Condition(self._records_lock)
         self._server = HttpServer(self._handle, host, port)
         self._started = False
 
@@ -232,6 +240,16 @@ class LoopringSandbox:
         with self._records_lock:
             self._records.clear()
 
+    def wait_for_requests(
+        self, predicate: Callable[[list[RequestRecord]], bool], timeout: float = 10.0
+    ) -> bool:
+        """Wait until ``predicate(requests)`` holds (a streamed body's end is seen by the
+        server a moment after the client's error); False when ``timeout`` passed first."""
+        with self._records_changed:
+            return self._records_changed.wait_for(
+                lambda: predicate([entry.record() for entry in self._records]), timeout
+            )
+
     # -- serving (runs on the server's event loop) --
 
     async def _handle(self, request: Request) -> Response | None:
@@ -239,11 +257,25 @@ class LoopringSandbox:
             return admin.handle(self, request)
         # Logged on arrival, so a client that timed out still finds its request in the log.
         entry = _Entry(request.method, request.path, self._redact(request.query), time.monotonic())
-        with self._records_lock:
+        with self._records_changed:
             self._records.append(entry)
+            self._records_changed.notify_all()
         response = await self._answer(request, entry)
         entry.status = 0 if response is None else response.status
+        if response is not None and response.stream is not None:
+            response.stream = self._watched(response.stream, entry)
         return response
+
+    async def _watched(self, stream: AsyncIterator[bytes], entry: _Entry) -> AsyncIterator[bytes]:
+        """``stream``, noting in the log when the server stops sending it early."""
+        try:
+            async for part in stream:
+                yield part
+        except GeneratorExit:
+            with self._records_changed:
+                entry.cut = True
+                self._records_changed.notify_all()
+            raise
 
     async def _answer(self, request: Request, entry: _Entry) -> Response | None:
         """The response (None: reset the connection); notes any fault behind it in `entry`."""

@@ -131,10 +131,39 @@ class HttpServer:
             if response is None:
                 _reset(writer)
                 return
-            writer.write(encode_response(response, request.keep_alive))
-            await writer.drain()
+            if not response.raw:
+                writer.write(encode_response(response, request.keep_alive))
+                await writer.drain()
+            if response.stream is not None and not await _stream(response, reader, writer):
+                return
             if not request.keep_alive:
                 return
+
+
+async def _stream(
+    response: Response, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> bool:
+    """Write a streamed body; False when the client closed the connection before its end.
+
+    The stream is closed either way, so the fault behind it learns whether it was cut.
+    """
+    stream = response.stream
+    assert stream is not None
+    chunked = response.length is None and not response.raw
+    try:
+        async for part in stream:
+            if reader.at_eof():  # the client sent FIN: it is not reading any more
+                return False
+            writer.write(b"%x\r\n%s\r\n" % (len(part), part) if chunked else part)
+            await writer.drain()
+        if chunked:
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+        return True
+    except ConnectionError:
+        return False
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:

@@ -1,13 +1,15 @@
 """Just enough HTTP/1.1 for the sandbox: parse requests off a stream, encode responses.
 
 Requests carry a Content-Length body at most (no chunked uploads: our clients never send
-them); responses always carry a Content-Length, so keep-alive works without chunking.
+them); responses carry a Content-Length, so keep-alive works without chunking, except the
+streamed bodies of hostile faults, which may be chunked (no length: an endless body).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -38,10 +40,20 @@ class Request:
 
 @dataclass
 class Response:
+    """An answer; ``stream``, when set, is written after the head, part by part.
+
+    :param length: the Content-Length a streamed body announces; None: chunked.
+    :param raw: ``stream`` is the whole answer, head included (a server that drips even
+        its status line).
+    """
+
     status: int
     body: bytes
     content_type: str = JSON_TYPE
     headers: list[tuple[str, str]] = field(default_factory=list)
+    stream: AsyncIterator[bytes] | None = None
+    length: int | None = None
+    raw: bool = False
 
 
 def json_response(
@@ -105,11 +117,17 @@ def encode_response(response: Response, keep_alive: bool) -> bytes:
         reason = HTTPStatus(response.status).phrase
     except ValueError:
         reason = "Unknown"
+    if response.stream is None:
+        framing = f"Content-Length: {len(response.body)}"
+    elif response.length is None:
+        framing = "Transfer-Encoding: chunked"
+    else:
+        framing = f"Content-Length: {response.length}"
     lines = [
         f"HTTP/1.1 {response.status} {reason}",
         "Server: loopring-sandbox",
         f"Content-Type: {response.content_type}",
-        f"Content-Length: {len(response.body)}",
+        framing,
         f"Connection: {'keep-alive' if keep_alive else 'close'}",
     ]
     lines.extend(f"{name}: {value}" for name, value in response.headers)

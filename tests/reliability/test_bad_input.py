@@ -68,6 +68,9 @@ SELECTORS: list[tuple[str, dict[str, Any], str]] = [
     ("account-id-float", {"account_id": 1.5}, "account_id"),
     ("account-id-bool", {"account_id": True}, "account_id"),
     ("account-id-garbage-text", {"account_id": "7a"}, "account_id"),
+    ("account-id-superscript-two", {"account_id": "²"}, "account_id"),  # str.isdigit() says yes
+    ("account-id-5000-digits", {"account_id": "1" * 5000}, "account_id"),
+    ("account-id-5000-digit-int", {"account_id": 10**5000}, "account_id"),
     ("address-too-short", {"address": "0x1234"}, "address"),
     ("address-not-hex", {"address": "0x" + "zz" * 20}, "address"),
     ("address-a-list", {"address": [ADDRESS]}, "address"),
@@ -91,11 +94,14 @@ HOOK_ROWS: list[tuple[tuple[str, ...], str, dict[str, Any], str]] = [
     (BALANCES + COLLECTIONS, "non-zero-none", one(non_zero=None), "non_zero"),
     (PAGE, "offset-negative", one(offset=-1), "offset"),
     (PAGE, "offset-text", one(offset="0"), "offset"),
+    (PAGE, "offset-past-64-bits", one(offset=2**64), "offset"),
     (PAGE, "limit-0", one(limit=0), "limit"),
     (PAGE, "limit-51", one(limit=51), "limit"),
     (PAGE, "limit-text", one(limit="10"), "limit"),
     (ALL, "page-size-0", one(page_size=0), "page_size"),
     (ALL, "page-size-51", one(page_size=51), "page_size"),
+    (ALL, "max-pages-0", one(max_pages=0), "max_pages"),
+    (ALL, "max-pages-text", one(max_pages="10"), "max_pages"),
     (COLLECTIONS, "token-address-short", one(token_address="0x1"), "token_address"),
     (COLLECTIONS, "token-address-a-list", one(token_address=[ADDRESS]), "token_address"),
 ]
@@ -143,16 +149,33 @@ def extra(name: str) -> str:
     return f"connection extra {name!r}"
 
 
+PASSWORD = "password of connection 'loopring_default'"
 CONNECTION_ROWS: list[tuple[str, dict[str, Any], str]] = [
     ("host-not-http", {"host": "ftp://127.0.0.1"}, "host"),
-    ("password-missing", {"password": ""}, "password of connection 'loopring_default'"),
+    ("host-port-out-of-range", {"host": "http://127.0.0.1:70000"}, "host"),
+    ("host-with-a-query", {"host": "http://127.0.0.1:1?x=1"}, "host"),
+    ("password-missing", {"password": ""}, PASSWORD),
+    ("password-only-whitespace", {"password": " \n"}, PASSWORD),
+    ("password-line-break-inside", {"password": "LoopringKey\nX-Injected: 1"}, PASSWORD),
+    ("password-space-inside", {"password": "Loopring Key"}, PASSWORD),
+    ("password-not-ascii", {"password": "LoopringKéy"}, PASSWORD),
     ("requests-per-second-0", {"requests_per_second": 0}, extra("requests_per_second")),
     ("requests-per-second-text", {"requests_per_second": "fast"}, extra("requests_per_second")),
+    ("requests-per-second-nan", {"requests_per_second": "NaN"}, extra("requests_per_second")),
+    ("requests-per-second-inf", {"requests_per_second": "inf"}, extra("requests_per_second")),
     ("max-retries-negative", {"max_retries": -1}, extra("max_retries")),
     ("max-retries-float", {"max_retries": 1.5}, extra("max_retries")),
+    ("max-retries-inf", {"max_retries": "Infinity"}, extra("max_retries")),
     ("timeout-0", {"timeout": 0}, extra("timeout")),
     ("timeout-text", {"timeout": "slow"}, extra("timeout")),
     ("timeout-bool", {"timeout": True}, extra("timeout")),
+    ("timeout-nan", {"timeout": "nan"}, extra("timeout")),
+    ("timeout-inf", {"timeout": "inf"}, extra("timeout")),
+    ("timeout-1e400", {"timeout": "1e400"}, extra("timeout")),
+    ("max-response-bytes-tiny", {"max_response_bytes": 10}, extra("max_response_bytes")),
+    ("max-response-bytes-text", {"max_response_bytes": "big"}, extra("max_response_bytes")),
+    ("max-pages-0", {"max_pages": 0}, extra("max_pages")),
+    ("max-pages-float", {"max_pages": 2.5}, extra("max_pages")),
 ]
 
 
@@ -169,6 +192,7 @@ def test_hook_connection(change, parameter, sandbox, monkeypatch):
         LoopringHook(retry_policy=FAST).get_nft_balances(account_id=1)
     assert caught.value.parameter == parameter
     assert sandbox.requests == []
+    assert "LoopringKey" not in str(caught.value)  # a password is never quoted back
 
 
 def test_an_undefined_connection_is_named_before_any_request(sandbox, connect):
@@ -185,6 +209,12 @@ RETRY_POLICY_ROWS: list[tuple[str, Callable[[], Any], str]] = [
     ("retry-policy-backoff-negative", lambda: api.RetryPolicy(backoff=-1), "backoff"),
     ("retry-policy-max-backoff-negative", lambda: api.RetryPolicy(max_backoff=-1), "max_backoff"),
     ("retry-policy-max-elapsed-negative", lambda: api.RetryPolicy(max_elapsed=-1), "max_elapsed"),
+    ("retry-policy-backoff-nan", lambda: api.RetryPolicy(backoff=float("nan")), "backoff"),
+    (
+        "retry-policy-max-elapsed-inf",
+        lambda: api.RetryPolicy(max_elapsed=float("inf")),
+        "max_elapsed",
+    ),
 ]
 
 

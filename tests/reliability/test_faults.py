@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,6 +122,41 @@ def _all(account: Account) -> Items:
     return account.items
 
 
+def _raw(body: str, **fields: Any) -> Fault:
+    return Fault("raw", path=BALANCES, body=body, **fields)
+
+
+def _pages(serve: Callable[[Account, int, int], tuple[int, Items]]) -> Callable[..., list[Fault]]:
+    """A listing answered by ``serve(account, offset, limit) -> (totalNum, data)``."""
+    return lambda a: [paging(lambda call, offset, limit: serve(a, offset, limit))]
+
+
+def _cycling(a: Account, offset: int, limit: int) -> tuple[int, Items]:
+    """Four pages of distinct NFTs, then the same four again, and again: totalNum 1000."""
+    world = a.items + new_items(a, 200 - len(a.items))
+    return 1000, world[offset % 200 : offset % 200 + limit]
+
+
+def _ahead(a: Account, offset: int, limit: int) -> tuple[int, Items]:
+    """Fresh NFTs on every page, totalNum always two pages ahead."""
+    return offset + 2 * limit, new_items(a, offset + limit)[offset:]
+
+
+def _stranger(a: Account, offset: int, limit: int) -> tuple[int, Items]:
+    page = a.items[offset : offset + limit]
+    return len(a.items), [{**page[0], "accountId": a.account_id + 1}, *page[1:]]
+
+
+def with_nan(item: dict[str, Any]) -> str:
+    """A page of one record holding a NaN, as Python's json.dumps writes it by default."""
+    return json.dumps({"totalNum": 1, "data": [{**item, "royaltyPercentage": math.nan}]})
+
+
+NESTED = '{"totalNum": 1, "data": [' + "[" * 100_000 + "]" * 100_000 + "]}"
+TIMEOUT_DRIP = {"timeout": 0.3}  # each request cut off at 0.3 s: a call of 4 ends in ~1.2 s
+HUGE = 40 << 20  # over the default max_response_bytes (32 MiB)
+
+
 @dataclass(frozen=True)
 class Case:
     """One fault, and what every consumer must make of it.
@@ -137,6 +174,8 @@ class Case:
     :param sensor_says: a line the sensor's log must hold.
     :param retry_after: the wait the server asked for after each 429, checked in its log.
     :param extra: connection extras for this fault.
+    :param cut: the fault streams a hostile body: the server must see every such request's
+        connection closed by the client before the body's end.
     :param defect: why the cell is expected to fail (a provider defect awaiting a decision).
     """
 
@@ -151,6 +190,7 @@ class Case:
     sensor_says: str | None = None
     retry_after: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    cut: bool = False
     defect: str | None = None
 
 
@@ -263,6 +303,113 @@ CASES = [
         sensor="timeout",
     ),
     Case(
+        "slow-drip-body",
+        lambda a: [Fault("drip", path=BALANCES, seconds=0.05, times=None)],
+        requests=4,
+        error=(LoopringServerError, "no complete response within 0.3 s"),
+        sensor="timeout",
+        extra=TIMEOUT_DRIP,
+        cut=True,
+    ),
+    Case(
+        "slow-drip-head",
+        lambda a: [Fault("drip_head", path=BALANCES, seconds=0.05, times=None)],
+        requests=4,
+        error=(LoopringServerError, "no complete response within 0.3 s"),
+        sensor="timeout",
+        extra=TIMEOUT_DRIP,
+        cut=True,
+    ),
+    Case(
+        "huge-body",
+        lambda a: [Fault("huge", path=BALANCES, size=HUGE)],
+        requests=1,
+        error=(LoopringBadResponseError, "41,943,040 bytes announced, over the limit"),
+        sensor="failure",
+        cut=True,
+    ),
+    Case(
+        "endless-chunked-body",
+        lambda a: [Fault("endless", path=BALANCES)],
+        requests=1,
+        error=(LoopringBadResponseError, "more than 33,554,432 bytes, over the limit"),
+        sensor="failure",
+        cut=True,
+    ),
+    Case(
+        "gzip-bomb",
+        lambda a: [Fault("gzip_bomb", path=BALANCES, size=2 << 30)],
+        requests=1,
+        error=(LoopringBadResponseError, "more than 33,554,432 bytes, over the limit"),
+        sensor="failure",
+        cut=True,
+    ),
+    Case(
+        "deeply-nested-json",
+        lambda a: [_raw(NESTED)],
+        requests=1,
+        error=(LoopringBadResponseError, "JSON nested too deeply"),
+        sensor="failure",
+    ),
+    Case(
+        "nan-in-a-record",
+        lambda a: [_raw(with_nan(a.items[0]))],
+        requests=1,
+        error=(LoopringBadResponseError, "NaN in the JSON (not standard JSON)"),
+        sensor="failure",
+    ),
+    Case(
+        "retry-after-date-overflows",
+        lambda a: [_status(429, retry_after="Fri, 01 Jan 99999 00:00:00 GMT", times=2)],
+        requests=4,  # an unreadable Retry-After is ignored: retried with backoff
+    ),
+    Case(
+        "total-negative-with-items",
+        _pages(lambda a, offset, limit: (-1, a.items[offset : offset + limit])),
+        requests=1,
+        error=(LoopringBadResponseError, "totalNum is -1"),
+        sensor="failure",
+    ),
+    Case(
+        "total-zero-with-items",
+        _pages(lambda a, offset, limit: (0, a.items[offset : offset + limit])),
+        requests=2,  # the full first page is followed; the short second one ends the listing
+    ),
+    Case(
+        "duplicate-in-a-page",
+        _pages(lambda a, offset, limit: (54, [a.items[0], *a.items][offset : offset + limit])),
+        requests=2,
+    ),
+    Case(
+        "cycling-pages",
+        _pages(_cycling),
+        requests=6,  # four pages of news, then two that repeat them
+        error=(LoopringBadResponseError, "the same items came back for different offsets"),
+        sensor="failure",
+    ),
+    Case(
+        "total-ahead-forever",
+        _pages(_ahead),
+        requests=3,
+        error=(LoopringBadResponseError, "still no end after 3 pages"),
+        sensor="failure",
+        extra={"max_pages": 3},
+    ),
+    Case(
+        "more-items-than-limit",
+        _pages(lambda a, offset, limit: (len(a.items), a.items[offset : offset + limit + 1])),
+        requests=1,
+        error=(LoopringBadResponseError, "51 items, more than the limit of 50 asked for"),
+        sensor="failure",
+    ),
+    Case(
+        "items-of-another-account",
+        _pages(_stranger),
+        requests=1,
+        error=(LoopringBadResponseError, "in this listing"),
+        sensor="failure",
+    ),
+    Case(
         "unknown-deployment-status",
         lambda a: [
             paging(
@@ -320,6 +467,14 @@ def assert_waits_were_honoured(sandbox: Any, case: Case) -> None:
     assert min(gaps) >= case.retry_after
 
 
+def assert_hung_up(sandbox: Any, case: Case) -> None:
+    """A hostile body was not read to its end: the server saw each connection closed."""
+    if case.cut:
+        assert sandbox.wait_for_requests(
+            lambda records: all(r.cut for r in records if r.path == BALANCES)
+        )
+
+
 def assert_served(got: Items, expected: Items, case: Case) -> None:
     """Every expected record, each once (and in its order, where the case has one)."""
     if not case.ordered:
@@ -351,6 +506,7 @@ def test_hook(case, sandbox, account, connect):
         assert_names_the_problem(str(caught.value) + repr(caught.value), case, account)
     assert len(requests_to(sandbox)) == case.requests
     assert_waits_were_honoured(sandbox, case)
+    assert_hung_up(sandbox, case)
 
 
 # --- (b) the balances operator, writing a file --------------------------------------------
@@ -386,6 +542,7 @@ def test_balances_operator_to_a_file(
     assert leftover_parts(scratch) == []
     assert len(requests_to(sandbox)) == case.requests
     assert_waits_were_honoured(sandbox, case)
+    assert_hung_up(sandbox, case)
 
 
 # --- (c) a deferrable sensor --------------------------------------------------------------
@@ -425,3 +582,32 @@ def test_deferrable_sensor(case, sandbox, account, connect, run_dag, capfd):
     if case.sensor_says:
         assert logged.count(case.sensor_says) == 1
     assert_waits_were_honoured(sandbox, case)
+
+
+# --- stopping a request in flight (an operator's on_kill) --------------------------------
+
+
+def test_close_stops_a_request_in_flight(sandbox, account, connect):
+    """A worker mid-request stops at once when its hook is closed, well before the deadline."""
+    connect(timeout=600)
+    sandbox.add_fault(Fault("drip", path=BALANCES, seconds=0.05, times=None))
+    hook = LoopringHook(retry_policy=FAST)
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            hook.get_nft_balances(account_id=account.account_id)
+        except BaseException as exc:  # handed to the test thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=read)
+    worker.start()
+    assert sandbox.wait_for_requests(lambda records: len(records) == 1)  # the body is dripping
+    hook.close()
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    (error,) = outcome
+    assert isinstance(error, LoopringApiError) and not error.retryable
+    assert "stopped: the hook was closed" in str(error)
+    assert len(requests_to(sandbox)) == 1  # not retried
+    assert sandbox.wait_for_requests(lambda records: records[0].cut)

@@ -185,9 +185,9 @@ def test_exceptions_do_not_carry_the_key(fault, sandbox, connect, account):
             if asyncio.iscoroutine(result):
                 asyncio.run(result)
         error = caught.value
-        chain = [error, error.__cause__, error.__context__]
-        texts = [str(x) for x in chain] + [repr(x) for x in chain]
-        texts.append("".join(traceback.format_exception(error)))
+        # Nothing hidden behind it either: a transport's exception holds the request's headers.
+        assert (error.__cause__, error.__context__) == (None, None)
+        texts = [str(error), repr(error), "".join(traceback.format_exception(error))]
         assert api.NFT_BALANCES in str(error)
         assert not [text for text in texts if KEY in text]
     assert KEY not in repr(hook) + repr(hook.settings) + str(vars(hook))
@@ -222,7 +222,7 @@ def refused(host: str, monkeypatch: pytest.MonkeyPatch) -> list[Callable[[], Any
         "http://10.0.0.5:8080",
         "http://localhost.example.com",
         "http://127.0.0.1.nip.io",  # a name that looks like loopback, resolves anywhere
-        "http://127.0.0.1@example.com",
+        "http://2130706433",  # 127.0.0.1 to some resolvers, a name to us: refused
     ],
 )
 def test_clear_text_to_a_remote_host_is_refused_before_any_lookup(
@@ -233,6 +233,96 @@ def test_clear_text_to_a_remote_host_is_refused_before_any_lookup(
             start()
         assert caught.value.parameter == "host"
     assert remote_traffic == []  # no name looked up, no socket connected
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "http://attacker.invalid:45513\\@127.0.0.1:40333",  # urlsplit: 127.0.0.1; requests: not
+        "http://127.0.0.1@attacker.invalid",
+        "http://attacker.invalid@127.0.0.1",
+        "http://user:pass@127.0.0.1",
+        "http://127.0.0.1\\attacker.invalid",
+        "http://127.0.0.1%2f@attacker.invalid",
+        "http://127.0.0.1#@attacker.invalid",
+        "http://127.0.0.1\t.attacker.invalid",  # urlsplit drops tabs and newlines silently
+        "http://127.0.0.1\n:1",
+        "http://1\uff127.0.0.1",  # a fullwidth digit
+        "https://api3.loopring.io\\@attacker.invalid",
+    ],
+)
+def test_hosts_two_parsers_could_read_differently_are_refused_before_any_lookup(
+    host, monkeypatch, remote_traffic
+):
+    for start in refused(host, monkeypatch):
+        with pytest.raises(LoopringInvalidParameterError, match="an http\\(s\\) URL") as caught:
+            start()
+        assert caught.value.parameter == "host"
+    assert remote_traffic == []
+
+
+@pytest.mark.parametrize("password", [KEY + "\n", f"  {KEY}\r\n", f"\t{KEY} "])
+@pytest.mark.parametrize("transport", ["sync", "async"])
+def test_a_key_read_with_surrounding_whitespace_is_stripped(
+    password, transport, sandbox, account, monkeypatch
+):
+    """A secret read from a file ends in a newline: the key is sent without it."""
+    monkeypatch.setenv("AIRFLOW_CONN_LOOPRING_DEFAULT", connection_json(sandbox.url, password))
+    hook = LoopringHook(retry_policy=FAST)
+
+    async def read_async() -> Any:
+        try:
+            return await hook.aget_nft_balances(account_id=account.account_id)
+        finally:
+            await hook.aclose()
+
+    if transport == "sync":
+        page = hook.get_nft_balances(account_id=account.account_id)
+    else:
+        page = asyncio.run(read_async())
+    assert page.total_num == len(account.items)  # the sandbox accepts only KEY itself
+    assert [r.status for r in sandbox.requests] == [200]
+
+
+def test_a_key_with_whitespace_inside_is_refused_without_showing_it(sandbox, monkeypatch):
+    key = KEY[:20] + "\n" + KEY[20:]
+    monkeypatch.setenv("AIRFLOW_CONN_LOOPRING_DEFAULT", connection_json(sandbox.url, key))
+    with pytest.raises(LoopringInvalidParameterError, match="not shown") as caught:
+        LoopringHook(retry_policy=FAST).get_nft_balances(account_id=1)
+    shown = str(caught.value) + repr(caught.value)
+    assert KEY[:20] not in shown and KEY[20:] not in shown
+    assert sandbox.requests == []
+
+
+@pytest.mark.parametrize("transport", ["sync", "async"])
+def test_environment_proxies_never_see_a_plain_http_request(
+    transport, sandbox, connect, account, monkeypatch
+):
+    """HTTP_PROXY would receive the key in clear: plain http (loopback) goes direct."""
+    seen: list[str | None] = []
+    proxy = _serve("127.0.0.2", type("Proxy", (_Recorder,), {"seen": seen}))
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.2:{proxy.server_port}")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    hook = LoopringHook(retry_policy=FAST)
+
+    async def read_async() -> Any:
+        try:
+            return await hook.aget_nft_balances(account_id=account.account_id)
+        finally:
+            await hook.aclose()
+
+    try:
+        if transport == "sync":
+            page = hook.get_nft_balances(account_id=account.account_id)
+        else:
+            page = asyncio.run(read_async())
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert page.total_num == len(account.items)
+    assert seen == []  # the proxy was never asked
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):

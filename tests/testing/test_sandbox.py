@@ -476,6 +476,62 @@ def test_delay_fault_answers_late_or_times_the_client_out(api: Api) -> None:
     assert [(r.status, r.fault) for r in api.sandbox.requests] == [(200, "delay"), (0, "delay")]
 
 
+def test_raw_fault_sends_its_body_as_is(api: Api) -> None:
+    api.sandbox.add_fault(Fault("raw", body='{"totalNum": NaN, "data": []}'))
+    response = api.get(BALANCES, accountId=first_id(api.sandbox))
+    assert response.status_code == 200 and response.text == '{"totalNum": NaN, "data": []}'
+
+
+def test_status_fault_sends_any_retry_after_text(api: Api) -> None:
+    when = "Fri, 01 Jan 99999 00:00:00 GMT"
+    api.sandbox.add_fault(Fault("status", status=429, retry_after=when))
+    assert api.get(ACCOUNT, accountId=first_id(api.sandbox)).headers["Retry-After"] == when
+
+
+def test_drip_fault_sends_the_real_answer_a_byte_at_a_time(api: Api) -> None:
+    account_id = first_id(api.sandbox)
+    real = api.get(ACCOUNT, accountId=account_id).content
+    api.sandbox.add_fault(Fault("drip", seconds=0.001))
+    api.sandbox.add_fault(Fault("drip_head", seconds=0.001))
+    for _ in range(2):
+        response = api.get(ACCOUNT, accountId=account_id)
+        assert response.status_code == 200 and response.content == real
+    assert [r.cut for r in api.sandbox.requests] == [False, False, False]
+
+
+@pytest.mark.parametrize(
+    ("fault", "encoding"),
+    [
+        (Fault("huge", size=8 << 20), None),
+        (Fault("endless"), None),
+        (Fault("gzip_bomb", size=64 << 20), "gzip"),
+    ],
+    ids=["huge", "endless", "gzip-bomb"],
+)
+def test_hostile_bodies_stream_until_the_client_hangs_up(
+    api: Api, fault: Fault, encoding: str | None
+) -> None:
+    api.sandbox.add_fault(fault)
+    url = f"{api.sandbox.url}{BALANCES}?accountId={first_id(api.sandbox)}"
+    with requests.get(url, stream=True, timeout=10) as response:
+        assert response.status_code == 200
+        assert response.headers.get("Content-Encoding") == encoding
+        if fault.kind == "huge":
+            assert response.headers["Content-Length"] == str(fault.size)
+        else:
+            assert response.headers["Transfer-Encoding"] == "chunked"
+    assert api.sandbox.wait_for_requests(lambda records: records[0].cut)
+
+
+def test_a_hostile_body_read_to_its_end_is_not_cut(api: Api) -> None:
+    api.sandbox.add_fault(Fault("huge", size=3 << 20))
+    response = api.get(BALANCES, accountId=first_id(api.sandbox))
+    assert len(response.content) == 3 << 20 and response.json()["totalNum"] == 0
+    api.sandbox.add_fault(Fault("gzip_bomb", size=3 << 20))
+    assert len(api.get(BALANCES, accountId=first_id(api.sandbox)).content) == 3 << 20
+    assert [r.cut for r in api.sandbox.requests] == [False, False]
+
+
 def test_transform_fault_reshapes_the_real_body(api: Api) -> None:
     account_id = first_id(api.sandbox)
     seen_queries = []
