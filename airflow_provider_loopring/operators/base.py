@@ -209,6 +209,7 @@ class LoopringAccountsOperator(BaseOperator):
         self.checkpoint_interval = checkpoint_interval
         self.loopring_conn_id = loopring_conn_id
         self._stop: threading.Event | None = None
+        self._hook: LoopringHook | None = None
 
     # --- what each operator fetches --------------------------------------------------------
 
@@ -271,7 +272,7 @@ class LoopringAccountsOperator(BaseOperator):
         from airflow_provider_loopring.hooks.loopring import LoopringHook
 
         accounts = self._validate(rendered=True)
-        hook = LoopringHook(loopring_conn_id=self.loopring_conn_id)
+        hook = self._hook = LoopringHook(loopring_conn_id=self.loopring_conn_id)
         # Read the connection once, here: the worker threads then share settled settings.
         _ = hook.settings
         self._stop = threading.Event()
@@ -286,7 +287,9 @@ class LoopringAccountsOperator(BaseOperator):
 
     def on_kill(self) -> None:
         if self._stop is not None:
-            self._stop.set()  # workers stop at their next page
+            self._stop.set()  # workers stop at their next page...
+        if self._hook is not None:
+            self._hook.close()  # ...or at once, when they are waiting for a response
 
     def _account_cache(self, context: Context) -> AccountCache | None:
         if self.account_cache_path is None:
