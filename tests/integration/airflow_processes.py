@@ -96,15 +96,16 @@ class AirflowDeployment:
         """Create the metadata database (`airflow db migrate`)."""
         self.run_cli([("db", "migrate")])
 
-    def start(self) -> None:
-        """Start the four components, each in a process group of its own, logging to a file."""
+    def start(self, components: Sequence[str] = COMPONENTS) -> None:
+        """Start the components (default: all four), each in a process group of its own,
+        logging to a file. A deployment whose DAGs never defer may leave out the triggerer."""
         commands = {
             "scheduler": ["scheduler", "--skip-serve-logs"],
             "dag-processor": ["dag-processor"],
             "triggerer": ["triggerer", "--skip-serve-logs"],
             "api-server": ["api-server", "--host", "127.0.0.1", "--port", str(self.port)],
         }
-        for name in COMPONENTS:
+        for name in components:
             with open(self.log_file(name), "wb") as log:  # the child keeps its own handle
                 self.processes[name] = subprocess.Popen(
                     [AIRFLOW, *commands[name]],

@@ -232,6 +232,7 @@ def test_hook_retry_policy(policy, parameter, sandbox, connect):
 # --- the operators ------------------------------------------------------------------------
 
 BOTH_OPERATORS = (LoopringNftBalancesOperator, LoopringCollectionsOperator)
+MISSING, CACHE, INTERVAL = "on_missing_account", "account_cache_path", "checkpoint_interval"
 OPERATOR_ROWS: list[tuple[tuple[type, ...], str, dict[str, Any], str]] = [
     *(
         (BOTH_OPERATORS, label, kwargs, parameter)
@@ -254,6 +255,17 @@ OPERATOR_ROWS: list[tuple[tuple[type, ...], str, dict[str, Any], str]] = [
     (BOTH_OPERATORS, "max-xcom-records-text", one(max_xcom_records="10"), "max_xcom_records"),
     (BOTH_OPERATORS, "max-workers-0", one(max_workers=0), "max_workers"),
     (BOTH_OPERATORS, "max-workers-bool", one(max_workers=True), "max_workers"),
+    (BOTH_OPERATORS, "accounts-and-account-id", {"accounts": [1], "account_id": 2}, SELECTOR),
+    (BOTH_OPERATORS, "accounts-empty-list", {"accounts": []}, "accounts"),
+    (BOTH_OPERATORS, "accounts-one-bad-in-a-list", {"accounts": [1, "0x12"]}, "accounts"),
+    (BOTH_OPERATORS, "accounts-a-word", {"accounts": ["x"]}, "accounts"),
+    (BOTH_OPERATORS, "on-missing-account-ignore", one(on_missing_account="ignore"), MISSING),
+    (BOTH_OPERATORS, "on-missing-account-bool", one(on_missing_account=True), MISSING),
+    (BOTH_OPERATORS, "account-cache-path-no-scheme", one(account_cache_path="cache"), CACHE),
+    (BOTH_OPERATORS, "account-cache-path-no-bucket", one(account_cache_path="s3:///c"), CACHE),
+    (BOTH_OPERATORS, "checkpoint-interval-negative", one(checkpoint_interval=-1), INTERVAL),
+    (BOTH_OPERATORS, "checkpoint-interval-nan", one(checkpoint_interval=float("nan")), INTERVAL),
+    (BOTH_OPERATORS, "checkpoint-interval-text", one(checkpoint_interval="30"), INTERVAL),
     (BOTH_OPERATORS[:1], "nft-datas-too-short", one(nft_datas=["0x12"]), "nft_datas"),
     (BOTH_OPERATORS[:1], "nft-datas-float", one(nft_datas=12.5), "nft_datas"),
     (BOTH_OPERATORS[:1], "token-addrs-garbage", one(token_addrs="nope"), "token_addrs"),
