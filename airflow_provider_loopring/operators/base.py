@@ -38,6 +38,9 @@ Account = tuple[str, Any]
 PageCallback = Callable[["Pager[Any]"], None]
 MISSING_ACCOUNT_CHOICES = ("fail", "skip")
 MAX_ACCOUNT_ID = 2**32 - 1
+# Template fields every accounts operator has: which accounts, and where their records go.
+ACCOUNT_FIELDS = ("account_id", "address", "accounts")
+STORAGE_FIELDS = ("output_path", "account_cache_path")
 
 
 class _Part(Protocol):
@@ -276,7 +279,8 @@ class LoopringAccountsOperator(BaseOperator):
         # Read the connection once, here: the worker threads then share settled settings.
         _ = hook.settings
         self._stop = threading.Event()
-        cache = self._account_cache(context)
+        has_addresses = any(name == "address" for name, _ in accounts)
+        cache = self._account_cache(context) if has_addresses else None
         try:
             if self.output_path is None:
                 return self._to_xcom(hook, accounts, cache, context)

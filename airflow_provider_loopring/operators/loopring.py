@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_loopring.operators.base import (
+    ACCOUNT_FIELDS,
+    STORAGE_FIELDS,
     Account,
     FirstPage,
     LoopringAccountsOperator,
@@ -54,14 +56,11 @@ class LoopringNftBalancesOperator(LoopringAccountsOperator):
     """
 
     template_fields: Sequence[str] = (
-        "account_id",
-        "address",
-        "accounts",
+        *ACCOUNT_FIELDS,
         "nft_datas",
         "token_addrs",
         "token_ids",
-        "output_path",
-        "account_cache_path",
+        *STORAGE_FIELDS,
     )
 
     def __init__(
@@ -140,14 +139,7 @@ class LoopringCollectionsOperator(LoopringAccountsOperator):
         ``BaseOperator``'s.
     """
 
-    template_fields: Sequence[str] = (
-        "account_id",
-        "address",
-        "accounts",
-        "token_address",
-        "output_path",
-        "account_cache_path",
-    )
+    template_fields: Sequence[str] = (*ACCOUNT_FIELDS, "token_address", *STORAGE_FIELDS)
 
     def __init__(self, *, token_address: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -114,19 +114,24 @@ def resume_and_check(sandbox, path, dag_id, out, saved):
     assert staging_of(out) == []
 
 
+def balances_dag(write_dag, sandbox, out: Path, checkpoint_interval: float) -> tuple[Path, str]:
+    """A DAG of one balances task over every sandbox account, one account at a time."""
+    return write_dag(
+        f"""
+        Balances(
+            task_id="balances", account_id={ids(sandbox)}, max_workers=1,
+            checkpoint_interval={checkpoint_interval}, output_path="file://{out}/balances.jsonl",
+        )
+        """
+    )
+
+
 def test_sigterm_saves_every_finished_account_and_the_next_try_resumes(
     sandbox, write_dag, tmp_path
 ):
     out = tmp_path / "out"
     # No periodic checkpoint: what is saved, the stop saved.
-    path, dag_id = write_dag(
-        f"""
-        Balances(
-            task_id="balances", account_id={ids(sandbox)}, max_workers=1,
-            checkpoint_interval=3600, output_path="file://{out}/balances.jsonl",
-        )
-        """
-    )
+    path, dag_id = balances_dag(write_dag, sandbox, out, checkpoint_interval=3600)
     process = start_try(path, dag_id)
     wait_for("three accounts finished", lambda: finished_accounts(sandbox) >= 3, process)
     process.send_signal(signal.SIGTERM)
@@ -143,14 +148,7 @@ def test_after_sigkill_the_next_try_loses_only_what_was_not_checkpointed(
     sandbox, write_dag, tmp_path
 ):
     out = tmp_path / "out"
-    path, dag_id = write_dag(
-        f"""
-        Balances(
-            task_id="balances", account_id={ids(sandbox)}, max_workers=1,
-            checkpoint_interval=0, output_path="file://{out}/balances.jsonl",
-        )
-        """
-    )
+    path, dag_id = balances_dag(write_dag, sandbox, out, checkpoint_interval=0)
     process = start_try(path, dag_id)
     wait_for("two checkpoints", lambda: len(saved_accounts(out)) >= 2, process)
     process.send_signal(signal.SIGKILL)
