@@ -47,7 +47,7 @@ def fetch_bodies(workdir: Path) -> tuple[int, list[bytes]]:
 def replay(bodies: list[bytes]) -> None:
     """Answer every LoopringHook request from ``bodies`` instead of a socket (class-wide:
     the operator makes its own hook)."""
-    from airflow_provider_loopring import api
+    from airflow_provider_loopring import _core as api
     from airflow_provider_loopring.hooks.loopring import LoopringHook
 
     def send(hook: LoopringHook, request: api.ApiRequest) -> Any:

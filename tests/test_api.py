@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from airflow_provider_loopring import api
+from airflow_provider_loopring import _core as api
 from airflow_provider_loopring.exceptions import (
     LoopringApiError,
     LoopringAuthError,
@@ -17,6 +17,7 @@ from airflow_provider_loopring.exceptions import (
     LoopringRateLimitError,
     LoopringServerError,
 )
+from airflow_provider_loopring.hooks.budget import shared_bucket
 
 ADDRESS = "0x8656920c85342d646E5286Cb841F90209272ABeb"
 NFT_DATA = "0x20807f0870ed096cea763ec3db94f0e4a4cffdbe0ab09187ac9972c6fd6aaecb"
@@ -250,8 +251,8 @@ class TestTokenBucket:
         assert bucket.reserve() == 2.0
 
     def test_shared_per_connection_and_rate(self):
-        assert api.shared_bucket("a@h", 5) is api.shared_bucket("a@h", 5)
-        assert api.shared_bucket("a@h", 5) is not api.shared_bucket("b@h", 5)
+        assert shared_bucket("a@h", 5) is shared_bucket("a@h", 5)
+        assert shared_bucket("a@h", 5) is not shared_bucket("b@h", 5)
 
     def test_rate_must_be_positive(self):
         with pytest.raises(LoopringInvalidParameterError, match="requests_per_second"):

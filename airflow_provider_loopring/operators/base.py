@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_loopring.api import Pager
+    from airflow_provider_loopring._core import Pager
     from airflow_provider_loopring.hooks.loopring import LoopringHook
     from airflow_provider_loopring.storage.accounts import AccountCache
     from airflow_provider_loopring.storage.objects import ObjectStorageWriter
@@ -106,19 +108,19 @@ def _check_choice(value: object, name: str, choices: Sequence[str]) -> str:
 
 def _classify(value: object) -> Account:
     """One item of ``accounts``: an account id (int or digits) or an owner address."""
-    from airflow_provider_loopring import api
+    from airflow_provider_loopring import _core as core
 
     if isinstance(value, str) and value.strip().lower().startswith("0x"):
-        return ("address", api.check_address(value, "accounts"))
+        return ("address", core.check_address(value, "accounts"))
     if isinstance(value, int) and value > MAX_ACCOUNT_ID:
         # Jinja's native mode reads "0x…" text as an int; account ids are 32-bit.
-        return ("address", api.check_address(value, "accounts"))
-    return ("account_id", api.check_account_id(value, "accounts"))
+        return ("address", core.check_address(value, "accounts"))
+    return ("account_id", core.check_account_id(value, "accounts"))
 
 
 def check_accounts(account_id: object, address: object, accounts: object = None) -> list[Account]:
     """The accounts to fetch, each checked, duplicates dropped, in the order given."""
-    from airflow_provider_loopring import api
+    from airflow_provider_loopring import _core as core
     from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
 
     if sum(value is not None for value in (account_id, address, accounts)) != 1:
@@ -130,11 +132,11 @@ def check_accounts(account_id: object, address: object, accounts: object = None)
     values: list[Account]
     if accounts is not None:
         name, value = "accounts", accounts
-        values = [_classify(item) for item in api.check_list(accounts, name, _as_is) or []]
+        values = [_classify(item) for item in core.check_list(accounts, name, _as_is) or []]
     else:
         name, value = ("account_id", account_id) if account_id is not None else ("address", address)
-        check = api.check_account_id if account_id is not None else api.check_address
-        values = [(name, item) for item in api.check_list(value, name, check) or []]
+        check = core.check_account_id if account_id is not None else core.check_address
+        values = [(name, item) for item in core.check_list(value, name, check) or []]
     if not values:
         raise LoopringInvalidParameterError(name, "at least one account", value)
     unique: dict[str, Account] = {}
@@ -194,7 +196,7 @@ class LoopringAccountsOperator(BaseOperator):
         on_missing_account: str = "fail",
         account_cache_path: str | None = None,
         checkpoint_interval: float = 30.0,
-        loopring_conn_id: str = "loopring_default",
+        loopring_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -217,16 +219,17 @@ class LoopringAccountsOperator(BaseOperator):
     # --- what each operator fetches --------------------------------------------------------
 
     def _checks(self, rendered: bool) -> dict[str, Callable[[Any], object]]:
-        """Argument name -> its check from ``api``/``storage``; subclasses add their filters.
+        """Argument name -> its check from the core or ``storage``; subclasses add their filters.
 
         :param rendered: the task is running: also ask Airflow whether it has a filesystem
             for ``output_path``'s scheme (too costly at DAG parse time).
         """
-        from airflow_provider_loopring import api, storage
+        from airflow_provider_loopring import _core as core
+        from airflow_provider_loopring import storage
         from airflow_provider_loopring.storage.objects import check_folder_url
 
         return {
-            "non_zero": lambda value: api.check_flag(value, "non_zero"),
+            "non_zero": lambda value: core.check_flag(value, "non_zero"),
             "output_path": lambda value: (
                 value is None or storage.check_output_path(value, filesystem=rendered)
             ),
@@ -258,7 +261,7 @@ class LoopringAccountsOperator(BaseOperator):
 
     def _validate(self, *, rendered: bool) -> list[Account]:
         """Check every argument; before rendering, templates and XComArgs are left for later."""
-        from airflow_provider_loopring.api import unrendered
+        from airflow_provider_loopring.templates import unrendered
 
         for name, check in self._checks(rendered).items():
             value = getattr(self, name)
@@ -273,8 +276,10 @@ class LoopringAccountsOperator(BaseOperator):
 
     def execute(self, context: Context) -> Any:
         from airflow_provider_loopring.hooks.loopring import LoopringHook
+        from airflow_provider_loopring.hooks.memory import hold_mmap_threshold
 
         accounts = self._validate(rendered=True)
+        hold_mmap_threshold()  # threads reading pages otherwise fragment glibc's heaps
         hook = self._hook = LoopringHook(loopring_conn_id=self.loopring_conn_id)
         # Read the connection once, here: the worker threads then share settled settings.
         _ = hook.settings

@@ -80,14 +80,16 @@ class LoopringNftBalancesOperator(LoopringAccountsOperator):
         self._validate(rendered=False)
 
     def _checks(self, rendered: bool) -> dict[str, Callable[[Any], object]]:
-        from airflow_provider_loopring import api
+        from airflow_provider_loopring import _core as core
 
         return {
             **super()._checks(rendered),
-            "nft_datas": lambda value: api.check_filter(value, "nft_datas", api.check_nft_data),
-            "token_addrs": lambda value: api.check_filter(value, "token_addrs", api.check_address),
-            "token_ids": lambda value: api.check_filter(value, "token_ids", api.check_token_id),
-            "metadata": lambda value: api.check_flag(value, "metadata"),
+            "nft_datas": lambda value: core.check_filter(value, "nft_datas", core.check_nft_data),
+            "token_addrs": lambda value: core.check_filter(
+                value, "token_addrs", core.check_address
+            ),
+            "token_ids": lambda value: core.check_filter(value, "token_ids", core.check_token_id),
+            "metadata": lambda value: core.check_flag(value, "metadata"),
         }
 
     def _filters(self) -> dict[str, Any]:
@@ -147,12 +149,12 @@ class LoopringCollectionsOperator(LoopringAccountsOperator):
         self._validate(rendered=False)
 
     def _checks(self, rendered: bool) -> dict[str, Callable[[Any], object]]:
-        from airflow_provider_loopring import api
+        from airflow_provider_loopring import _core as core
 
         return {
             **super()._checks(rendered),
             "token_address": lambda value: (
-                value is None or api.check_address(value, "token_address")
+                value is None or core.check_address(value, "token_address")
             ),
         }
 

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
+from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_loopring.deployment import Selection, Verdict
+    from airflow_provider_loopring._core.deployment_wait import Selection, Verdict
     from airflow_provider_loopring.hooks.loopring import LoopringHook
 
 # Where reschedule mode keeps the statuses it last saw: each reschedule is a new process.
@@ -45,12 +47,12 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
         target_statuses: Any = ("DEPLOYED",),
         failure_statuses: Any = ("DEPLOY_FAILED",),
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        loopring_conn_id: str = "loopring_default",
+        loopring_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        from airflow_provider_loopring.api import check_flag
-        from airflow_provider_loopring.deployment import check_status_sets
+        from airflow_provider_loopring._core import check_flag
+        from airflow_provider_loopring._core.deployment_wait import check_status_sets
 
         self.target_statuses, self.failure_statuses = check_status_sets(
             target_statuses, failure_statuses
@@ -62,21 +64,23 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
 
     # --- what subclasses say -------------------------------------------------------------
 
-    # The attributes that select what to wait on (template fields, rendered before a check).
+    # What is waited on: a kind of selection (deployment_wait.SELECTIONS) and the attributes
+    # that select it (template fields too, rendered before a check).
+    _selection_kind: ClassVar[str]
     _selector_fields: ClassVar[tuple[str, ...]] = ()
 
-    def _build(self, fields: dict[str, Any]) -> Selection:
-        """The selection from these values, validated (LoopringInvalidParameterError)."""
-        raise NotImplementedError
-
     def _selection(self) -> Selection:
-        # api's checks also undo native rendering (render_template_as_native_obj reads "0x.."
-        # as a hex int), so rendered values go through as they are.
-        return self._build({name: getattr(self, name) for name in self._selector_fields})
+        """The selection from the (rendered) selector fields, validated."""
+        from airflow_provider_loopring._core.deployment_wait import SELECTIONS
+
+        # The core's checks also undo native rendering (render_template_as_native_obj reads
+        # "0x.." as a hex int), so rendered values go through as they are.
+        fields = {name: getattr(self, name) for name in self._selector_fields}
+        return SELECTIONS[self._selection_kind].build(**fields)
 
     def _validate_literals(self) -> None:
         """Reject a wrong selector at construction, unless a template or XCom supplies it."""
-        from airflow_provider_loopring.api import unrendered
+        from airflow_provider_loopring.templates import unrendered
 
         if not any(unrendered(getattr(self, name)) for name in self._selector_fields):
             self._selection()
@@ -98,7 +102,7 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One check; the base sensor's loop handles waiting, timeout and soft_fail."""
-        from airflow_provider_loopring.deployment import DONE, FAILED
+        from airflow_provider_loopring._core.deployment_wait import DONE, FAILED
 
         selection = self._selection()
         verdict = self._check(selection, context)
@@ -112,11 +116,11 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
 
     def _check(self, selection: Selection, context: Context) -> Verdict | None:
         """Fetch and judge; None when a transient API error left us without an answer."""
-        from airflow_provider_loopring.deployment import judge
+        from airflow_provider_loopring._core.deployment_wait import judge, log_verdict
         from airflow_provider_loopring.exceptions import LoopringApiError
 
         try:
-            fetched = self._fetch(selection)
+            fetched = selection.fetch(self.hook)
         except LoopringApiError as error:
             if not error.retryable:
                 raise
@@ -125,21 +129,10 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
             return None
         seen = self._load_seen(context)
         verdict = judge(selection, fetched, self.target_statuses, self.failure_statuses, seen)
-        for line in verdict.transitions:
-            self.log.info("%s", line)
-        for line in verdict.warnings:
-            self.log.warning("%s", line)
-        self.log.info("%s", verdict.message)
+        log_verdict(self.log, verdict)
         if verdict.statuses != seen:
             self._save_seen(context, verdict.statuses)
         return verdict
-
-    def _fetch(self, selection: Selection) -> list[Any]:
-        from airflow_provider_loopring.deployment import NftSelection
-
-        if isinstance(selection, NftSelection):
-            return list(self.hook.iter_nft_balances(**selection.query()))
-        return list(self.hook.iter_collections(**selection.query()))
 
     def _load_seen(self, context: Context) -> dict[str, str | None]:
         store = self._state_store(context)
@@ -189,9 +182,10 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger: same outcomes as the poke loop for the same situation.
 
-        :param event: the trigger's payload (see ``deployment.event``); anything else is an error.
+        :param event: the trigger's payload (see ``deployment_wait.event``); anything else
+            is an error.
         """
-        from airflow_provider_loopring.deployment import check_event
+        from airflow_provider_loopring._core.deployment_wait import check_event
 
         checked = check_event(event)
         for line in checked["transitions"]:
@@ -237,8 +231,9 @@ class LoopringNftDeploymentSensor(_LoopringDeploymentSensor):
     :param loopring_conn_id: the Loopring connection.
     """
 
-    template_fields = ("account_id", "address", "nft_datas", "token_addrs", "loopring_conn_id")
+    _selection_kind = "nft"
     _selector_fields = ("account_id", "address", "nft_datas", "token_addrs")
+    template_fields = (*_selector_fields, "loopring_conn_id")
 
     def __init__(
         self,
@@ -256,11 +251,6 @@ class LoopringNftDeploymentSensor(_LoopringDeploymentSensor):
         self.token_addrs = token_addrs
         self._validate_literals()
 
-    def _build(self, fields: dict[str, Any]) -> Selection:
-        from airflow_provider_loopring.deployment import NftSelection
-
-        return NftSelection.build(**fields)
-
 
 class LoopringCollectionDeploymentSensor(_LoopringDeploymentSensor):
     """Wait until a collection of an account is deployed (``deployStatus``).
@@ -277,14 +267,9 @@ class LoopringCollectionDeploymentSensor(_LoopringDeploymentSensor):
     :param loopring_conn_id: the Loopring connection.
     """
 
-    template_fields = (
-        "account_id",
-        "address",
-        "collection_id",
-        "contract_address",
-        "loopring_conn_id",
-    )
+    _selection_kind = "collection"
     _selector_fields = ("account_id", "address", "collection_id", "contract_address")
+    template_fields = (*_selector_fields, "loopring_conn_id")
 
     def __init__(
         self,
@@ -301,8 +286,3 @@ class LoopringCollectionDeploymentSensor(_LoopringDeploymentSensor):
         self.collection_id = collection_id
         self.contract_address = contract_address
         self._validate_literals()
-
-    def _build(self, fields: dict[str, Any]) -> Selection:
-        from airflow_provider_loopring.deployment import CollectionSelection
-
-        return CollectionSelection.build(**fields)

@@ -110,7 +110,7 @@ def read_accounts(url: str, *, conn_id: str | None = None) -> list[int | str]:
     Blank lines and lines starting with ``#`` are passed over. Every entry is checked: a bad
     one fails naming its line, before anything is fetched.
     """
-    from airflow_provider_loopring import api
+    from airflow_provider_loopring import _core as core
 
     text = _path(url, conn_id).read_text()
     if text.lstrip().startswith("["):
@@ -126,9 +126,9 @@ def read_accounts(url: str, *, conn_id: str | None = None) -> list[int | str]:
     accounts: list[int | str] = []
     for where, value in entries:
         if isinstance(value, str) and value.lower().startswith("0x"):
-            accounts.append(api.check_address(value, where))
+            accounts.append(core.check_address(value, where))
         else:
-            accounts.append(api.check_account_id(value, where))
+            accounts.append(core.check_account_id(value, where))
     return accounts
 
 

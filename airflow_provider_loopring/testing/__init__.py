@@ -1,7 +1,14 @@
 """A local Loopring API sandbox: seeded NFT data, fault injection, a CLI and a pytest fixture.
 
-Independent of the rest of this package (standard library only, no Airflow), so that tests of
-our hook against it check the hook against Loopring's API and not against itself.
+The sandbox is independent of the rest of this package (standard library only, no Airflow),
+so that tests of our hook against it check the hook against Loopring's API and not against
+itself. What is where:
+
+- `sandbox/`: the sandbox server itself (`LoopringSandbox`, `Fault`; see its docstring).
+- `client`: `SandboxClient`, to script a sandbox running in another process.
+- `pytest_plugin`: the `loopring_sandbox` fixture (entry point `loopring_sandbox`).
+- `demo`: `make demo`, the example DAGs against a sandbox (imports Airflow when it runs).
+- `__main__`: the command line, `python -m airflow_provider_loopring.testing serve|demo`.
 
     from airflow_provider_loopring.testing import LoopringSandbox, Fault
 
@@ -17,21 +24,20 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airflow_provider_loopring.testing.client import SandboxClient, SandboxError
-    from airflow_provider_loopring.testing.faults import Fault
-    from airflow_provider_loopring.testing.generate import (
+    from airflow_provider_loopring.testing.sandbox import Fault, LoopringSandbox, RequestRecord
+    from airflow_provider_loopring.testing.sandbox.generate import (
         DEFAULT_API_KEY,
         DEFAULT_SEED,
         api_key_for_seed,
     )
-    from airflow_provider_loopring.testing.sandbox import LoopringSandbox, RequestRecord
 
 # Imported on first use: the pytest plugin loads this package in every pytest run of anyone
 # who installs us, and most of those runs never start a sandbox.
 _EXPORTS = {
-    "DEFAULT_API_KEY": "generate",
-    "DEFAULT_SEED": "generate",
-    "api_key_for_seed": "generate",
-    "Fault": "faults",
+    "DEFAULT_API_KEY": "sandbox.generate",
+    "DEFAULT_SEED": "sandbox.generate",
+    "api_key_for_seed": "sandbox.generate",
+    "Fault": "sandbox",
     "LoopringSandbox": "sandbox",
     "RequestRecord": "sandbox",
     "SandboxClient": "client",

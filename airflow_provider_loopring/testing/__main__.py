@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 
 from airflow_provider_loopring.testing.demo import add_demo
-from airflow_provider_loopring.testing.generate import DEFAULT_SEED
 from airflow_provider_loopring.testing.sandbox import LoopringSandbox
+from airflow_provider_loopring.testing.sandbox.generate import DEFAULT_SEED
 
 
 def add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

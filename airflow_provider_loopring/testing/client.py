@@ -11,8 +11,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlencode
 
-from airflow_provider_loopring.testing.faults import Fault
-from airflow_provider_loopring.testing.sandbox import RequestRecord
+from airflow_provider_loopring.testing.sandbox import Fault, RequestRecord
 
 
 class SandboxError(Exception):

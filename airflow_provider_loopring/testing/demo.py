@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import airflow_provider_loopring
 from airflow_provider_loopring.testing.sandbox import LoopringSandbox
 
 SNAPSHOT_DAG = "loopring_nft_snapshot"
@@ -51,11 +52,8 @@ def add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def find_dags_folder(given: str | None) -> Path:
-    """The example DAGs: as given, else ./example_dags, else next to this package's source."""
-    if given is not None:
-        candidates = [Path(given)]
-    else:
-        candidates = [Path.cwd() / "example_dags", Path(__file__).parents[2] / "example_dags"]
+    """The example DAGs: as given, else the first of `dags_folder_candidates()` with both."""
+    candidates = [Path(given)] if given is not None else dags_folder_candidates()
     for folder in candidates:
         if (folder / f"{SNAPSHOT_DAG}.py").is_file() and (folder / f"{AWAIT_DAG}.py").is_file():
             return folder.resolve()
@@ -64,6 +62,12 @@ def find_dags_folder(given: str | None) -> Path:
         f"demo: the example DAGs ({SNAPSHOT_DAG}.py, {AWAIT_DAG}.py) are not in {tried}. "
         "Run `make demo` in a checkout of airflow-provider-loopring, or pass --dags-folder."
     )
+
+
+def dags_folder_candidates() -> list[Path]:
+    """./example_dags, the copy the wheel ships in the package, the source checkout's."""
+    package = Path(airflow_provider_loopring.__file__).parent
+    return [Path.cwd() / "example_dags", package / "example_dags", package.parent / "example_dags"]
 
 
 def quiet_airflow_env(home: Path, dags_folder: Path) -> dict[str, str]:

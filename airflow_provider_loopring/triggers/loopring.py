@@ -9,17 +9,18 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_loopring.deployment import (
+from airflow_provider_loopring._core.deployment_wait import (
     DONE,
     FAILED,
-    NftSelection,
     Selection,
     Verdict,
     check_status_sets,
     event,
     judge,
+    log_verdict,
     selection_from_dict,
 )
+from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
 from airflow_provider_loopring.exceptions import LoopringApiError
 from airflow_provider_loopring.hooks.loopring import LoopringHook
 
@@ -35,7 +36,7 @@ class LoopringDeploymentTrigger(BaseTrigger):
     """Poll Loopring until the selected NFTs or collection reach a target or failure status.
 
     Serves both deployment sensors. Every check goes through the hook's async methods; the
-    decision is ``deployment.judge``, the very one the sensors' ``poke`` uses. Transient API
+    decision is ``deployment_wait.judge``, the very one the sensors' ``poke`` uses. Transient API
     errors (429, 5xx, network) are logged and polling goes on with backoff until the deadline;
     a permanent one ends the wait with an "error" event. ``run()`` only reads, so running it
     again after a triggerer restart is harmless.
@@ -64,7 +65,7 @@ class LoopringDeploymentTrigger(BaseTrigger):
         failure_statuses: list[str],
         deadline: float,
         poke_interval: float,
-        loopring_conn_id: str = "loopring_default",
+        loopring_conn_id: str = DEFAULT_CONN_ID,
         last_seen: dict[str, str | None] | None = None,
         silent_fail: bool = False,
         exponential_backoff: bool = False,
@@ -156,20 +157,10 @@ class LoopringDeploymentTrigger(BaseTrigger):
     async def _check(self, hook: LoopringHook, seen: dict[str, str | None]) -> Verdict:
         """One fetch and verdict; a fetch still running just after the deadline is cut short."""
         budget = max(self.deadline - time.time(), 0.0) + LAST_CHECK_GRACE
-        fetched = await asyncio.wait_for(self._fetch(hook), timeout=budget)
+        fetched = await asyncio.wait_for(self.selection.afetch(hook), timeout=budget)
         verdict = judge(self.selection, fetched, self.target_statuses, self.failure_statuses, seen)
-        for line in verdict.transitions:
-            self.log.info("%s", line)
-        for line in verdict.warnings:
-            self.log.warning("%s", line)
-        self.log.info("%s", verdict.message)
+        log_verdict(self.log, verdict)
         return verdict
-
-    async def _fetch(self, hook: LoopringHook) -> list[Any]:
-        query = self.selection.query()
-        if isinstance(self.selection, NftSelection):
-            return [item async for item in hook.aiter_nft_balances(**query)]
-        return [item async for item in hook.aiter_collections(**query)]
 
     def _pause(self, checks: int, errors: int) -> float:
         """Seconds to the next check: the poke interval (growing with exponential_backoff),

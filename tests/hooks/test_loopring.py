@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from airflow_provider_loopring import api
+from airflow_provider_loopring import _core as api
 from airflow_provider_loopring.exceptions import (
     LoopringApiError,
     LoopringAuthError,

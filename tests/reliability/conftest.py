@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_loopring import api
+from airflow_provider_loopring import _core as api
 from tests.conftest import connection_json
 from tests.operators.conftest import scratch  # noqa: F401 (a fixture, for the tests here)
 

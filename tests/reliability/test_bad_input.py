@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from airflow_provider_loopring import api
+from airflow_provider_loopring import _core as api
 from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
 from airflow_provider_loopring.hooks.loopring import LoopringHook
 from airflow_provider_loopring.operators.loopring import (

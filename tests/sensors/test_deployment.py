@@ -1,4 +1,4 @@
-"""The verdict the sensors and the trigger share (airflow_provider_loopring.deployment): pure."""
+"""The verdict the sensors and the trigger share (`_core.deployment_wait`): pure."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_loopring.deployment import (
+from airflow_provider_loopring._core.deployment_wait import (
     DONE,
     FAILED,
     WAITING,

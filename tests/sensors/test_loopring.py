@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_loopring import api
+from airflow_provider_loopring import _core as api
 from airflow_provider_loopring.exceptions import (
     LoopringAuthError,
     LoopringInvalidParameterError,

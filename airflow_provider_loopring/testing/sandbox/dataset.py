@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_loopring.testing.generate import (
+from airflow_provider_loopring.testing.sandbox.generate import (
     DEFAULT_SEED,
     make_account,
     make_balance,

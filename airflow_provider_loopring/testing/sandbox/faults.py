@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, fields
 from http import HTTPStatus
 from typing import Any
 
-from airflow_provider_loopring.testing.wire import (
+from airflow_provider_loopring.testing.sandbox.wire import (
     HTML_TYPE,
     Response,
     encode_response,

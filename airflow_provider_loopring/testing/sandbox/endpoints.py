@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_loopring.testing.data import Dataset, is_zero, without_metadata
+from airflow_provider_loopring.testing.sandbox.dataset import Dataset, is_zero, without_metadata
 
 MAX_LIMIT = 50
 DEFAULT_LIMIT = 20

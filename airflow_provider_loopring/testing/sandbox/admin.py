@@ -10,11 +10,11 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_loopring.testing.faults import Fault
-from airflow_provider_loopring.testing.wire import Request, Response, json_response
+from airflow_provider_loopring.testing.sandbox.faults import Fault
+from airflow_provider_loopring.testing.sandbox.wire import Request, Response, json_response
 
 if TYPE_CHECKING:
-    from airflow_provider_loopring.testing.sandbox import LoopringSandbox
+    from airflow_provider_loopring.testing.sandbox.app import LoopringSandbox
 
 Route = Callable[["LoopringSandbox", dict[str, str], Any], Any]
 

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any
 
-from airflow_provider_loopring.testing import admin, api
-from airflow_provider_loopring.testing.data import Dataset
-from airflow_provider_loopring.testing.faults import (
+from airflow_provider_loopring.testing.sandbox import admin, endpoints
+from airflow_provider_loopring.testing.sandbox.dataset import Dataset
+from airflow_provider_loopring.testing.sandbox.faults import (
     DELIVERS_REAL_ANSWER,
     WRAPS_REAL_ANSWER,
     Fault,
@@ -23,10 +23,15 @@ from airflow_provider_loopring.testing.faults import (
     replacement,
     wrap,
 )
-from airflow_provider_loopring.testing.generate import DEFAULT_SEED, api_key_for_seed
-from airflow_provider_loopring.testing.ratelimit import TokenBucket
-from airflow_provider_loopring.testing.server import HttpServer
-from airflow_provider_loopring.testing.wire import Request, Response, error_response, json_response
+from airflow_provider_loopring.testing.sandbox.generate import DEFAULT_SEED, api_key_for_seed
+from airflow_provider_loopring.testing.sandbox.ratelimit import TokenBucket
+from airflow_provider_loopring.testing.sandbox.server import HttpServer
+from airflow_provider_loopring.testing.sandbox.wire import (
+    Request,
+    Response,
+    error_response,
+    json_response,
+)
 
 ADMIN_PREFIX = "/_sandbox/"
 MAX_RECORDS = 100_000  # a long benchmark must not grow the log without bound
@@ -304,7 +309,7 @@ class LoopringSandbox:
 
     def _real_answer(self, request: Request, counts: bool) -> Response:
         dataset = self._dataset
-        result = api.handle(
+        result = endpoints.handle(
             dataset, self.api_key, request.method, request.path, request.query, request.headers
         )
         # Encode before counting: a schedule step must show in the NEXT response, not this one.

@@ -1,18 +1,26 @@
 """What a deployment wait selects, and whether it is over: shared by the sensors and the trigger.
 
-The sensor's ``poke`` and the trigger's loop both fetch with the hook (sync or async) and hand
-the records to :func:`judge`, so the three modes cannot disagree on success, failure or what is
-returned. Pure: no IO, no Airflow; the trigger's event schema lives here too, so the side that
-writes events and the side that reads them share one definition.
+The sensor's ``poke`` and the trigger's loop both fetch through the selection (which picks the
+hook method, sync or async) and hand the records to :func:`judge`, then :func:`log_verdict`: the
+three modes cannot disagree on success, failure, what is returned or what is logged. No IO of
+its own, no Airflow; the trigger's event schema lives here too, so the side that writes events
+and the side that reads them share one definition.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from airflow_provider_loopring import api
+from airflow_provider_loopring._core.validation import (
+    check_address,
+    check_collection_id,
+    check_filter,
+    check_list,
+    check_nft_data,
+    check_selector,
+)
 from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
 from airflow_provider_loopring.models import (
     CollectionBalance,
@@ -20,6 +28,9 @@ from airflow_provider_loopring.models import (
     NftBalance,
     same_address,
 )
+
+if TYPE_CHECKING:
+    from airflow_provider_loopring.hooks.loopring import LoopringHook
 
 DONE, FAILED, WAITING = "done", "failed", "waiting"
 _VALID = ", ".join(status.value for status in DeploymentStatus)
@@ -40,7 +51,7 @@ def _check_status(value: object, name: str) -> str:
 
 def check_statuses(value: object, name: str) -> tuple[str, ...]:
     """Statuses from a list, tuple or comma-separated string, each a :class:`DeploymentStatus`."""
-    checked = api.check_list(value, name, _check_status) or []
+    checked = check_list(value, name, _check_status) or []
     return tuple(dict.fromkeys(checked))
 
 
@@ -116,14 +127,22 @@ class NftSelection:
         token_addrs: object = None,
     ) -> NftSelection:
         """Validate with the API's own rules; raises LoopringInvalidParameterError."""
-        account, owner = api.check_selector(account_id, address)
-        datas = api.check_filter(nft_datas, "nft_datas", api.check_nft_data) or []
-        tokens = api.check_filter(token_addrs, "token_addrs", api.check_address) or []
+        account, owner = check_selector(account_id, address)
+        datas = check_filter(nft_datas, "nft_datas", check_nft_data) or []
+        tokens = check_filter(token_addrs, "token_addrs", check_address) or []
         return cls(account, owner, _unique_lower(datas), _unique_lower(tokens))
 
     @property
     def holder(self) -> str:
         return _holder(self.account_id, self.address)
+
+    def fetch(self, hook: LoopringHook) -> list[NftBalance]:
+        """Every selected NFT, with the hook's sync transport (poke and reschedule mode)."""
+        return list(hook.iter_nft_balances(**self.query()))
+
+    async def afetch(self, hook: LoopringHook) -> list[Any]:
+        """The same with the async transport (the trigger)."""
+        return [item async for item in hook.aiter_nft_balances(**self.query())]
 
     def query(self) -> dict[str, Any]:
         """Arguments for ``LoopringHook.iter_nft_balances`` / ``aiter_nft_balances``."""
@@ -196,7 +215,7 @@ class CollectionSelection:
         contract_address: object = None,
     ) -> CollectionSelection:
         """Validate with the API's own rules; raises LoopringInvalidParameterError."""
-        account, owner = api.check_selector(account_id, address)
+        account, owner = check_selector(account_id, address)
         if (collection_id is None) == (contract_address is None):
             raise LoopringInvalidParameterError(
                 "collection_id/contract_address",
@@ -204,13 +223,21 @@ class CollectionSelection:
                 (collection_id, contract_address),
             )
         if contract_address is not None:
-            contract = api.check_address(contract_address, "contract_address").lower()
+            contract = check_address(contract_address, "contract_address").lower()
             return cls(account, owner, None, contract)
-        return cls(account, owner, api.check_collection_id(collection_id), None)
+        return cls(account, owner, check_collection_id(collection_id), None)
 
     @property
     def holder(self) -> str:
         return _holder(self.account_id, self.address)
+
+    def fetch(self, hook: LoopringHook) -> list[CollectionBalance]:
+        """The account's collections, with the hook's sync transport (poke and reschedule)."""
+        return list(hook.iter_collections(**self.query()))
+
+    async def afetch(self, hook: LoopringHook) -> list[Any]:
+        """The same with the async transport (the trigger)."""
+        return [item async for item in hook.aiter_collections(**self.query())]
 
     def query(self) -> dict[str, Any]:
         """Arguments for ``LoopringHook.iter_collections`` / ``aiter_collections``.
@@ -259,15 +286,19 @@ class CollectionSelection:
 Selection = NftSelection | CollectionSelection
 
 
+SELECTIONS: dict[str, type[NftSelection] | type[CollectionSelection]] = {
+    NftSelection.kind: NftSelection,
+    CollectionSelection.kind: CollectionSelection,
+}
+
+
 def selection_from_dict(data: Mapping[str, Any]) -> Selection:
     """The inverse of ``to_dict``, validated again (kwargs may come from an older release)."""
     fields = dict(data)
     kind = fields.pop("kind", None)
-    if kind == NftSelection.kind:
-        return NftSelection.build(**fields)
-    if kind == CollectionSelection.kind:
-        return CollectionSelection.build(**fields)
-    raise LoopringInvalidParameterError("selection kind", '"nft" or "collection"', kind)
+    if kind not in SELECTIONS:
+        raise LoopringInvalidParameterError("selection kind", '"nft" or "collection"', kind)
+    return SELECTIONS[kind].build(**fields)
 
 
 def _unique_lower(values: Iterable[str]) -> tuple[str, ...]:
@@ -307,6 +338,20 @@ class Verdict:
     statuses: dict[str, str | None]
     transitions: list[str]
     warnings: list[str]
+
+
+class _Log(Protocol):
+    def info(self, msg: Any, /, *args: Any) -> Any: ...
+    def warning(self, msg: Any, /, *args: Any) -> Any: ...
+
+
+def log_verdict(log: _Log, verdict: Verdict) -> None:
+    """What every mode logs of a check: the transitions seen, warnings, where the wait is."""
+    for line in verdict.transitions:
+        log.info("%s", line)
+    for line in verdict.warnings:
+        log.warning("%s", line)
+    log.info("%s", verdict.message)
 
 
 def judge(

@@ -16,7 +16,7 @@ import threading
 import traceback
 from collections.abc import Awaitable, Callable
 
-from airflow_provider_loopring.testing.wire import (
+from airflow_provider_loopring.testing.sandbox.wire import (
     BadRequest,
     Request,
     Response,

@@ -1,0 +1,136 @@
+"""The sans-IO core: what a request is, what a response means, when to retry, how to page.
+
+Both transports of the hook (requests for tasks, httpx for triggers) drive this package and
+nothing else decides. Split by concern, as h11 splits its own, each module small and with no
+state of its own beyond what its objects hold (the process's rate budgets live with the hook):
+
+- :mod:`.validation`: argument checks, each naming its parameter;
+- :mod:`.endpoints`: the endpoints, their queries, the request each builds;
+- :mod:`.responses`: Loopring's JSON, or the error a response amounts to;
+- :mod:`.bodies`: bodies read chunk by chunk, decoded here and capped;
+- :mod:`.retry`: when to try again and how long to wait;
+- :mod:`.ratelimit`: the token bucket both transports wait on;
+- :mod:`.paging`: pages checked, repeats dropped, when a listing ends;
+- :mod:`.settings`: what a hook takes from its connection;
+- :mod:`.deployment_wait`: what a deployment wait selects and whether it is over.
+
+No socket, no sleeping, and no Airflow import of its own: the errors it raises are the
+package's exceptions, which derive from Airflow's so that tasks fail and retry as Airflow
+expects. Standard library only, so DAG files may import it at parse time.
+"""
+
+from airflow_provider_loopring._core.bodies import (
+    ACCEPT_ENCODING,
+    CHUNK,
+    ResponseBody,
+)
+from airflow_provider_loopring._core.endpoints import (
+    ACCOUNT,
+    COLLECTIONS,
+    NFT_BALANCES,
+    ApiRequest,
+    CollectionsQuery,
+    NftBalancesQuery,
+    account_request,
+    collections_request,
+    nft_balances_request,
+)
+from airflow_provider_loopring._core.paging import (
+    DEFAULT_MAX_PAGES,
+    Pager,
+    check_page,
+    unique,
+)
+from airflow_provider_loopring._core.ratelimit import (
+    TokenBucket,
+)
+from airflow_provider_loopring._core.responses import (
+    bad_body,
+    bad_shape,
+    error_for,
+    parse_model,
+    parse_response,
+    parse_retry_after,
+    transport_failure,
+)
+from airflow_provider_loopring._core.retry import (
+    Attempts,
+    RetryPolicy,
+)
+from airflow_provider_loopring._core.settings import (
+    DEFAULT_CONN_ID,
+    DEFAULT_HOST,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ConnectionSettings,
+    base_url,
+    check_api_key,
+    connection_settings,
+)
+from airflow_provider_loopring._core.validation import (
+    DIGITS,
+    MAX_ID,
+    MAX_LIMIT,
+    check_account_id,
+    check_address,
+    check_collection_id,
+    check_filter,
+    check_flag,
+    check_limit,
+    check_list,
+    check_nft_data,
+    check_offset,
+    check_selector,
+    check_token_id,
+    finite,
+)
+
+__all__ = [
+    "ACCEPT_ENCODING",
+    "ACCOUNT",
+    "CHUNK",
+    "COLLECTIONS",
+    "DEFAULT_CONN_ID",
+    "DEFAULT_HOST",
+    "DEFAULT_MAX_PAGES",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DIGITS",
+    "MAX_ID",
+    "MAX_LIMIT",
+    "NFT_BALANCES",
+    "ApiRequest",
+    "Attempts",
+    "CollectionsQuery",
+    "ConnectionSettings",
+    "NftBalancesQuery",
+    "Pager",
+    "ResponseBody",
+    "RetryPolicy",
+    "TokenBucket",
+    "account_request",
+    "bad_body",
+    "bad_shape",
+    "base_url",
+    "check_account_id",
+    "check_address",
+    "check_api_key",
+    "check_collection_id",
+    "check_filter",
+    "check_flag",
+    "check_limit",
+    "check_list",
+    "check_nft_data",
+    "check_offset",
+    "check_page",
+    "check_selector",
+    "check_token_id",
+    "collections_request",
+    "connection_settings",
+    "error_for",
+    "finite",
+    "nft_balances_request",
+    "parse_model",
+    "parse_response",
+    "parse_retry_after",
+    "transport_failure",
+    "unique",
+]

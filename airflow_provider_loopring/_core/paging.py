@@ -1,0 +1,135 @@
+"""How a listing is paged: what each page must be, what is new, and when to stop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from airflow_provider_loopring._core.endpoints import (
+    ApiRequest,
+)
+from airflow_provider_loopring._core.responses import (
+    bad_shape,
+)
+from airflow_provider_loopring.exceptions import (
+    LoopringBadResponseError,
+)
+
+T = TypeVar("T")
+
+
+DEFAULT_MAX_PAGES = 10_000  # 500,000 NFTs at 50 a page: far past any real account
+
+
+def check_page(
+    request: ApiRequest, total: int, items: Sequence[T], owner: Callable[[T], object] | None
+) -> int:
+    """Refuse a page that contradicts the request; returns the total to plan the listing with.
+
+    One place for every list call, one page or all. A page showing more items than
+    ``totalNum`` leaves room for at its offset (``totalNum`` 0 while items come) is not
+    taken as the end: the total is raised to the page's end, plus one when the page is
+    full, so the listing is followed until a short page (within ``max_pages``).
+
+    :param owner: an item's account id, for endpoints whose items carry one.
+    :raises LoopringBadResponseError: a negative ``totalNum``, more items than ``limit``, or an
+        item of another account; not retried: the same answer would come again.
+    """
+    offset, limit = int(request.params.get("offset", 0)), int(request.params.get("limit", 0))
+    if total < 0:
+        raise bad_shape(request, f"totalNum is {total}")
+    if limit and len(items) > limit:
+        raise bad_shape(request, f"{len(items)} items, more than the limit of {limit} asked for")
+    account = request.params.get("accountId")
+    if owner is not None and account is not None:
+        strangers = {str(owner(item)) for item in items} - {account}
+        if strangers:
+            raise bad_shape(request, f"items of account {min(strangers)} in this listing")
+    end = offset + len(items)
+    if end <= total:
+        return total
+    return end + 1 if limit and len(items) >= limit else end
+
+
+def unique(items: Sequence[T], key: Callable[[T], object]) -> Sequence[T]:
+    """The items, each key once (its first), in order; the list itself when none repeats."""
+    by_key: dict[object, T] = {}
+    for item in items:
+        by_key.setdefault(key(item), item)
+    return items if len(by_key) == len(items) else list(by_key.values())
+
+
+@dataclass
+class Pager(Generic[T]):
+    """Plans offset/limit pages and decides what is new and when to stop.
+
+    Offsets shift when the account changes while we read: items may repeat across pages
+    (dropped here: the keys of the whole listing are remembered, ~100 bytes an item),
+    ``totalNum`` may grow (we follow it) or shrink (we step back by as much, since items we
+    have not read may have moved into offsets we have). A page that comes back short while
+    ``totalNum`` says there is more is asked for once more; short again, the listing is
+    inconsistent and the read fails rather than return part of the account. So does a
+    listing that keeps repeating itself (two full pages with nothing new in a row) and one
+    still going after ``max_pages`` pages.
+    """
+
+    page_size: int
+    key: Callable[[T], object]
+    max_pages: int = DEFAULT_MAX_PAGES
+    offset: int = 0
+    total: int | None = None
+    done: bool = False
+    pages: int = 0
+    received: int = 0  # distinct items handed out so far
+    _seen: set[object] = field(default_factory=set)
+    _short_retries: int = 0
+    _stale_pages: int = 0
+
+    def request(self, base: ApiRequest) -> ApiRequest:
+        return base.page(self.offset, self.page_size)
+
+    def accept(self, request: ApiRequest, total: int, items: list[T]) -> list[T]:
+        """Take one page; returns the items not seen before and moves the plan on."""
+        self.pages += 1
+        shrunk = 0 if self.total is None else max(self.total - total, 0)
+        self.total = total
+        fresh = self._fresh(items)
+        end = self.offset + len(items)
+        if shrunk and self.offset:
+            self.offset = max(self.offset - shrunk, 0)  # repeats are dropped above
+            self._short_retries = 0
+        elif len(items) >= self.page_size and end < total:
+            self._stale_pages = self._stale_pages + 1 if not fresh else 0
+            if self._stale_pages >= 2:
+                raise bad_shape(request, "the same items came back for different offsets")
+            self.offset = end
+            self._short_retries = 0
+        elif end < total and self._short_retries < 1:
+            self._short_retries += 1
+        elif end < total:
+            raise LoopringBadResponseError(
+                f"{len(items)} items at offset {self.offset} twice, although totalNum is "
+                f"{total}: the listing is inconsistent and the result would be incomplete",
+                endpoint=request.describe(),
+                retryable=True,
+            )
+        else:
+            self.done = True
+        if not self.done and self.pages >= self.max_pages:
+            raise bad_shape(
+                request, f"still no end after {self.pages} pages (totalNum {total}; max_pages)"
+            )
+        return fresh
+
+    def _fresh(self, items: list[T]) -> list[T]:
+        """Items whose key this listing has not shown yet, a repeat within the page included."""
+        seen = self._seen
+        fresh = []
+        for item in items:
+            key = self.key(item)
+            if key not in seen:
+                seen.add(key)
+                fresh.append(item)
+        self.received += len(fresh)
+        return fresh
