@@ -214,6 +214,9 @@ class ObjectStorageWriter:
             if record_kind is None or snapshot_date is None:
                 raise ValueError("Parquet output needs record_kind and snapshot_date")
             self._rows = RowReader(record_kind, snapshot_date)
+            from airflow_provider_loopring.storage.parquet import use_system_allocator
+
+            use_system_allocator()
         folder, name = posixpath.split(self.target.path)
         self.folder = folder
         # Checkpoints of unfinished runs live here; a successful commit removes all of them.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 VERSION = 1
@@ -172,8 +173,6 @@ def _flag(value: Any, where: str) -> bool | None:
 
 def _decimal(value: Any, where: str) -> Any:
     """A decimal string (as Loopring sends amounts) or an int: exact, never a float."""
-    from decimal import Decimal
-
     if value is None:
         return None
     if type(value) is int or (
@@ -184,11 +183,14 @@ def _decimal(value: Any, where: str) -> Any:
     raise ValueError(f"{where}: expected {expected}, got {_describe(value)}")
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
 def _json(value: Any, where: str) -> str | None:
     if value is None:
         return None
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+        return _ENCODE(value)
     except (TypeError, ValueError):
         raise ValueError(f"{where}: expected JSON, got {_describe(value)}") from None
 
@@ -227,7 +229,7 @@ class RowReader:
         for path, convert, where in self._read:
             value: Any = record
             for key in path:
-                value = value.get(key) if isinstance(value, Mapping) else None
+                value = value.get(key) if type(value) is dict else None
             values.append(convert(value, where))
         values.append(_json(_beyond(record, self._known), f"{self.kind}.extra"))
         return values
