@@ -9,11 +9,13 @@ from airflow_provider_loopring import __version__
 _INTEGRATION = "Loopring"
 
 
-def _modules(role: str) -> list[dict[str, Any]]:
+def _modules(role: str, *names: str) -> list[dict[str, Any]]:
     return [
         {
             "integration-name": _INTEGRATION,
-            "python-modules": [f"airflow_provider_loopring.{role}.loopring"],
+            "python-modules": [
+                f"airflow_provider_loopring.{role}.{n}" for n in names or ["loopring"]
+            ],
         }
     ]
 
@@ -39,7 +41,7 @@ PROVIDER_INFO: dict[str, Any] = {
         }
     ],
     "hooks": _modules("hooks"),
-    "operators": _modules("operators"),
+    "operators": _modules("operators", "loopring", "changes"),
     "sensors": _modules("sensors"),
     "triggers": _modules("triggers"),
     "connection-types": [

@@ -9,6 +9,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Asset, Param, task
 
+from airflow_provider_loopring.operators.changes import LoopringSnapshotChangesOperator
 from airflow_provider_loopring.operators.loopring import (
     LoopringCollectionsOperator,
     LoopringNftBalancesOperator,
@@ -32,7 +33,8 @@ RETRY_DELAY = timedelta(seconds=float(os.environ.get("LOOPRING_SNAPSHOT_RETRY_DE
 # a manual run may have no logical date in Airflow 3). A re-run of a day replaces that day.
 DAY = "{{ dag_run.run_after | ds }}"
 ROOT = "{{ params.output_root.rstrip('/') }}"
-PART = "part-{{ '%04d' % ti.map_index }}.jsonl"
+FORMAT = "{{ params.output_format }}"
+PART = "part-{{ '%04d' % ti.map_index }}.{{ params.output_format }}"
 
 # The snapshot root as an Asset: a DAG scheduled on it runs once a day's snapshot is
 # complete, and the asset event's extra names the day and its partitions.
@@ -59,6 +61,11 @@ with DAG(
             description="An ObjectStoragePath URL of a file of accounts (one id or address a "
             "line, or a JSON array), added to `accounts`.",
         ),
+        "output_format": Param(
+            "jsonl",
+            enum=["jsonl", "parquet"],
+            description="JSON Lines (Loopring's records) or Parquet (typed, declared columns).",
+        ),
         "output_root": Param(
             DEFAULT_ROOT,
             type="string",
@@ -78,10 +85,17 @@ addresses; ten thousand and more):
    `<output_root>/balances/dt=<day>/part-<batch>.jsonl`;
 3. `collections` then fetches the collections each batch holds into
    `<output_root>/collections/dt=<day>/part-<batch>.jsonl`;
-4. `summarize` writes each partition's `_manifest.json` (files, records, bytes, SHA-256),
-   counts NFTs per collection and per deployment status into
-   `<output_root>/summary/dt=<day>/summary.json`, and updates the `loopring_nft_snapshots`
-   Asset.
+4. `balances_complete` and `collections_complete` write each partition's `_manifest.json`
+   (files, records, bytes, SHA-256);
+5. `changes` compares the day's balances with the latest earlier complete day into
+   `<output_root>/changes/dt=<day>/` (one record per NFT added, removed, or changed in amount
+   or status);
+6. `summarize` counts NFTs per collection and per deployment status, and the day's changes,
+   into `<output_root>/summary/dt=<day>/summary.json`, and updates the
+   `loopring_nft_snapshots` Asset.
+
+`output_format` is `jsonl` (Loopring's own records) or `parquet` (typed, declared columns:
+see the README's "Parquet schema").
 
 **One rate budget.** Loopring limits the calls of a key, and the provider's limit
 (`requests_per_second` of the connection) is per process. So the Loopring tasks never run side
@@ -118,7 +132,7 @@ it lists. A re-run of a day replaces that day.
         snapshots.start_day(
             params["output_root"],
             day,
-            ("balances", "collections", "summary"),
+            ("balances", "collections", "changes", "summary"),
             conn_id=STORAGE_CONN_ID,
         )
         print(f"{len(unique)} accounts for {day}, in {min(BATCHES, len(unique))} batches")
@@ -127,6 +141,7 @@ it lists. A re-run of a day replaces that day.
     accounts = batches()
     shared: dict[str, Any] = {
         "output_conn_id": STORAGE_CONN_ID,
+        "output_format": FORMAT,
         "account_cache_path": ROOT + "/_accounts",
         "on_missing_account": "skip",
         "max_active_tis_per_dag": 1,
@@ -139,58 +154,74 @@ it lists. A re-run of a day replaces that day.
     ).expand(accounts=accounts)
     balances >> collections
 
-    # One XCom, the whole summary (a task returning a dict would also push each key apart).
-    @task(outlets=[SNAPSHOTS], multiple_outputs=False)
-    def summarize(
-        balance_files: list[dict[str, Any]], collection_files: list[dict[str, Any]]
-    ) -> dict[str, Any]:
-        """Declare the day's partitions complete, count what they hold, write the summary."""
-        import json
-        from collections import Counter
-
-        from airflow.sdk import ObjectStoragePath, get_current_context
+    @task(multiple_outputs=False)
+    def complete(kind: str, files: list[dict[str, Any]]) -> dict[str, Any]:
+        """Declare a day's partition complete: its manifest, written last."""
+        from airflow.sdk import get_current_context
 
         from airflow_provider_loopring.storage import snapshots
 
         context = get_current_context()
         root = context["params"]["output_root"].rstrip("/")
         day = context["dag_run"].run_after.strftime("%Y-%m-%d")
-        kinds = {"balances": balance_files[:], "collections": collection_files[:]}
-        for kind, files in kinds.items():
-            snapshots.commit_partition(
-                snapshots.partition(root, kind, day),
-                files,
-                conn_id=STORAGE_CONN_ID,
-                kind=kind,
-                day=day,
-            )
+        folder = snapshots.partition(root, kind, day)
+        return snapshots.commit_partition(
+            folder, files[:], conn_id=STORAGE_CONN_ID, kind=kind, day=day
+        )
 
-        def records(reference: dict[str, Any]) -> Any:
-            with ObjectStoragePath(reference["path"], conn_id=STORAGE_CONN_ID).open("r") as f:
-                yield from (json.loads(line) for line in f)
+    balances_complete = complete.override(task_id="balances_complete")("balances", balances.output)
+    collections_complete = complete.override(task_id="collections_complete")(
+        "collections", collections.output
+    )
+    changes = LoopringSnapshotChangesOperator(
+        task_id="changes", output_root=ROOT, output_format=FORMAT, output_conn_id=STORAGE_CONN_ID
+    )
+    balances_complete >> changes
 
-        names: dict[Any, str | None] = {}
+    # One XCom, the whole summary (a task returning a dict would also push each key apart).
+    @task(outlets=[SNAPSHOTS], multiple_outputs=False)
+    def summarize(
+        balance_files: list[dict[str, Any]],
+        collections_manifest: dict[str, Any],
+        day_changes: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Count what the day's balances hold and what changed; write summary.json."""
+        import json
+        from collections import Counter
+
+        from airflow.sdk import get_current_context
+
+        from airflow_provider_loopring.storage import snapshots
+
+        context = get_current_context()
+        root = context["params"]["output_root"].rstrip("/")
+        day = context["dag_run"].run_after.strftime("%Y-%m-%d")
+        folder = snapshots.partition(root, "balances", day)
+        manifest = snapshots.read_manifest(folder, conn_id=STORAGE_CONN_ID) or {"files": []}
         per_collection: Counter[Any] = Counter()
         per_status: Counter[str] = Counter()
-        for reference in kinds["balances"]:
-            for nft in records(reference):
-                info = nft.get("collectionInfo") or {}
-                names.setdefault(info.get("id"), info.get("name"))
-                per_collection[info.get("id")] += 1
-                per_status[nft.get("deploymentStatus") or "UNKNOWN"] += 1
-        skipped = sorted({str(a) for ref in kinds["balances"] for a in ref["skipped_accounts"]})
+        for nft in snapshots.read_balances(folder, manifest, conn_id=STORAGE_CONN_ID):
+            per_collection[nft.collection_id] += 1
+            per_status[nft.status or "UNKNOWN"] += 1
+        balance_files = balance_files[:]  # the mapped tasks' results, read in one request
+        skipped = sorted({str(a) for ref in balance_files for a in ref["skipped_accounts"]})
         summary = {
             "day": day,
-            "accounts": sum(ref["accounts"] for ref in kinds["balances"]),
+            "accounts": sum(ref["accounts"] for ref in balance_files),
             "skipped_accounts": len(skipped),
             "skipped": skipped[:100],
             "nfts": sum(per_status.values()),
             "collections": len(per_collection),
+            "collection_records": collections_manifest["records"],
             "nfts_per_deployment_status": dict(per_status.most_common()),
             "top_collections": [
-                {"id": collection_id, "name": names[collection_id], "nfts": count}
+                {"id": collection_id, "nfts": count}
                 for collection_id, count in per_collection.most_common(20)
             ],
+            "changes": {
+                "previous_day": day_changes["previous_day"],
+                **{kind: day_changes[kind] for kind in ("added", "removed", "amount", "status")},
+            },
         }
         folder = snapshots.partition(root, "summary", day)
         data = json.dumps(summary, indent=2, ensure_ascii=False).encode()
@@ -203,4 +234,4 @@ it lists. A re-run of a day replaces that day.
         context["outlet_events"][SNAPSHOTS].extra = {"root": root, "day": day}
         return summary
 
-    summarize(balances.output, collections.output)
+    summarize(balances.output, collections_complete, changes.output)

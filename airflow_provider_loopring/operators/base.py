@@ -42,7 +42,7 @@ MISSING_ACCOUNT_CHOICES = ("fail", "skip")
 MAX_ACCOUNT_ID = 2**32 - 1
 # Template fields every accounts operator has: which accounts, and where their records go.
 ACCOUNT_FIELDS = ("account_id", "address", "accounts")
-STORAGE_FIELDS = ("output_path", "account_cache_path")
+STORAGE_FIELDS = ("output_path", "output_format", "account_cache_path", "snapshot_date")
 
 
 class _Part(Protocol):
@@ -96,6 +96,31 @@ def _check_seconds(value: object, name: str) -> float:
     ):
         raise LoopringInvalidParameterError(name, "a non-negative number of seconds", value)
     return float(value)
+
+
+def _check_format(value: object, rendered: bool) -> str:
+    from airflow_provider_loopring.storage.formats import check_output_format
+
+    checked = check_output_format(value)
+    if checked == "parquet" and rendered:  # the DAG processor may lack what workers have
+        from airflow_provider_loopring.storage.parquet import require_pyarrow
+
+        require_pyarrow()
+    return checked
+
+
+def _check_day(value: object, name: str) -> str:
+    import datetime
+
+    from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
+
+    if isinstance(value, str):
+        try:
+            if datetime.date.fromisoformat(value).isoformat() == value:
+                return value
+        except ValueError:
+            pass
+    raise LoopringInvalidParameterError(name, "a day as YYYY-MM-DD", value)
 
 
 def _check_choice(value: object, name: str, choices: Sequence[str]) -> str:
@@ -168,7 +193,11 @@ class LoopringAccountsOperator(BaseOperator):
     :param non_zero: leave out what the account no longer holds.
     :param output_path: an ``ObjectStoragePath`` URL to write the records to.
     :param output_conn_id: the Airflow connection with the storage's credentials.
-    :param output_format: ``"jsonl"`` (one record per line) or ``"json"`` (one array).
+    :param output_format: ``"jsonl"`` (one record per line), ``"json"`` (one array) or
+        ``"parquet"`` (the declared, typed columns of ``storage.schemas``; needs the
+        ``parquet`` extra).
+    :param snapshot_date: with Parquet, the ``snapshot_date`` of every row, "YYYY-MM-DD"
+        (templated); default: the day of the DAG run's ``run_after``, UTC.
     :param max_xcom_records: without ``output_path``, the most records the XCom may hold.
     :param max_workers: accounts fetched at the same time, under the connection's rate limit.
     :param on_missing_account: ``"fail"`` (default) fails the task when Loopring has no
@@ -181,6 +210,9 @@ class LoopringAccountsOperator(BaseOperator):
     :param loopring_conn_id: the Loopring connection (API key as its password).
     """
 
+    # Which declared schema Parquet output uses (storage.schemas): set by each operator.
+    record_kind: str = ""
+
     def __init__(
         self,
         *,
@@ -191,6 +223,7 @@ class LoopringAccountsOperator(BaseOperator):
         output_path: str | None = None,
         output_conn_id: str | None = None,
         output_format: str = "jsonl",
+        snapshot_date: str | None = None,
         max_xcom_records: int = 1000,
         max_workers: int = 4,
         on_missing_account: str = "fail",
@@ -207,6 +240,7 @@ class LoopringAccountsOperator(BaseOperator):
         self.output_path = output_path
         self.output_conn_id = output_conn_id
         self.output_format = output_format
+        self.snapshot_date = snapshot_date
         self.max_xcom_records = max_xcom_records
         self.max_workers = max_workers
         self.on_missing_account = on_missing_account
@@ -233,7 +267,8 @@ class LoopringAccountsOperator(BaseOperator):
             "output_path": lambda value: (
                 value is None or storage.check_output_path(value, filesystem=rendered)
             ),
-            "output_format": storage.check_output_format,
+            "output_format": lambda value: _check_format(value, rendered),
+            "snapshot_date": lambda value: value is None or _check_day(value, "snapshot_date"),
             "max_xcom_records": lambda value: _check_positive(value, "max_xcom_records"),
             "max_workers": lambda value: _check_positive(value, "max_workers"),
             "on_missing_account": lambda value: _check_choice(
@@ -394,10 +429,15 @@ class LoopringAccountsOperator(BaseOperator):
     ) -> dict[str, Any]:
         import pendulum
 
-        from airflow_provider_loopring.storage.objects import FilePart, ObjectStorageWriter
+        from airflow_provider_loopring.storage.objects import ObjectStorageWriter
+        from airflow_provider_loopring.storage.staging import Skipped
 
         with ObjectStorageWriter(
-            output_path, conn_id=self.output_conn_id, output_format=self.output_format
+            output_path,
+            conn_id=self.output_conn_id,
+            output_format=self.output_format,
+            record_kind=self.record_kind,
+            snapshot_date=self._snapshot_date(context),
         ) as writer:
             checkpoints = self._checkpoints(writer, context)
             done = checkpoints.resume() if checkpoints else {}
@@ -428,12 +468,12 @@ class LoopringAccountsOperator(BaseOperator):
             results = {**done, **dict(zip(map(account_key, todo), fetched, strict=True))}
             ordered = [(account, results[account_key(account)]) for account in accounts]
             reference = writer.commit(
-                [result for _, result in ordered if isinstance(result, FilePart)],
+                [result for _, result in ordered if not isinstance(result, Skipped)],
                 fetched_at=fetched_at,
             )
             reference["resumed_accounts"] = len(done)
             reference["skipped_accounts"] = [
-                account[1] for account, result in ordered if not isinstance(result, FilePart)
+                account[1] for account, result in ordered if isinstance(result, Skipped)
             ]
             return reference
 
@@ -446,9 +486,26 @@ class LoopringAccountsOperator(BaseOperator):
             return None
         key = task_key(ti.dag_id, ti.run_id, ti.task_id, _map_index(context))
         fingerprint = json.dumps(
-            [type(self).__name__, self.output_format, self._filters()], sort_keys=True, default=str
+            [
+                type(self).__name__,
+                self.output_format,
+                self._snapshot_date(context),
+                self._filters(),
+            ],
+            sort_keys=True,
+            default=str,
         )
         return writer.checkpoints(key, fingerprint, _check_seconds(self.checkpoint_interval, ""))
+
+    def _snapshot_date(self, context: Context) -> str:
+        """The day of every Parquet row: as given, else the run's ``run_after`` (UTC)."""
+        if self.snapshot_date is not None:
+            return self.snapshot_date
+        import pendulum
+
+        dag_run = context.get("dag_run") if context else None
+        when = getattr(dag_run, "run_after", None) or pendulum.now("UTC")
+        return str(pendulum.instance(when).in_timezone("UTC").date())
 
     def _save_before_failing(self, checkpoints: Checkpoints) -> None:
         """Keep every account finished so far for the retry; never hide the real error."""

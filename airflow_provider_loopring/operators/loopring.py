@@ -49,12 +49,14 @@ class LoopringNftBalancesOperator(LoopringAccountsOperator):
         ``file:///path``, ...) to write the balances to; the object appears only when
         complete, and a re-run overwrites it. (templated)
     :param kwargs: the parameters every Loopring accounts operator takes (``output_conn_id``,
-        ``output_format``, ``max_xcom_records``, ``max_workers``, ``on_missing_account``,
-        ``account_cache_path``, ``checkpoint_interval``, ``loopring_conn_id``): see
+        ``output_format``, ``snapshot_date``, ``max_xcom_records``, ``max_workers``,
+        ``on_missing_account``, ``account_cache_path``, ``checkpoint_interval``,
+        ``loopring_conn_id``): see
         :class:`~airflow_provider_loopring.operators.base.LoopringAccountsOperator`; and
         ``BaseOperator``'s.
     """
 
+    record_kind = "balances"
     template_fields: Sequence[str] = (
         *ACCOUNT_FIELDS,
         "nft_datas",
@@ -141,6 +143,7 @@ class LoopringCollectionsOperator(LoopringAccountsOperator):
         ``BaseOperator``'s.
     """
 
+    record_kind = "collections"
     template_fields: Sequence[str] = (*ACCOUNT_FIELDS, "token_address", *STORAGE_FIELDS)
 
     def __init__(self, *, token_address: str | None = None, **kwargs: Any) -> None:

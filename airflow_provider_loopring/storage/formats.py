@@ -1,4 +1,8 @@
-"""How records are framed in a file: JSON Lines (one per line) or one JSON array."""
+"""The output formats: JSON Lines (one record a line), one JSON array, or Parquet.
+
+JSON formats frame Loopring's records as they are (:data:`LAYOUTS`); Parquet writes the
+declared columns of :mod:`.schemas` (see :mod:`.parquet`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from typing import Any
 
 from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
 
-FORMATS = ("jsonl", "json")
+FORMATS = ("jsonl", "json", "parquet")
+EXTENSIONS = {"jsonl": "jsonl", "json": "json", "parquet": "parquet"}
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,7 @@ LAYOUTS = {
 
 def check_output_format(value: object) -> str:
     if not isinstance(value, str) or value not in FORMATS:
-        raise LoopringInvalidParameterError("output_format", '"jsonl" or "json"', value)
+        raise LoopringInvalidParameterError("output_format", '"jsonl", "json" or "parquet"', value)
     return value
 
 

@@ -31,6 +31,7 @@ from airflow_provider_loopring.storage.formats import (
     check_output_format,
     encode,
 )
+from airflow_provider_loopring.storage.schemas import RowReader
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -138,6 +139,18 @@ class HashingWriter:
         self.out.write(data)
         return len(data)
 
+    # What a file-like sink needs besides write (pyarrow's ParquetWriter asks for these).
+    closed = False
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        """Nothing buffered here; the object's own file flushes when it closes."""
+
+    def close(self) -> None:
+        """The caller closes the object's file; a writer closing its sink changes nothing."""
+
 
 def is_local(fs: AbstractFileSystem) -> bool:
     from fsspec.implementations.local import LocalFileSystem
@@ -174,17 +187,36 @@ class ObjectStorageWriter:
 
     :param url: where the object goes, any URL ``ObjectStoragePath`` supports.
     :param conn_id: the Airflow connection holding the storage's credentials.
-    :param output_format: ``"jsonl"`` (one record per line) or ``"json"`` (one array).
+    :param output_format: ``"jsonl"`` (one record per line), ``"json"`` (one array) or
+        ``"parquet"`` (the declared columns of ``record_kind``, see :mod:`.schemas`).
+    :param record_kind: with Parquet, which schema: ``balances``, ``collections``, ``changes``.
+    :param snapshot_date: with Parquet, every row's ``snapshot_date`` ("YYYY-MM-DD").
     """
 
-    def __init__(self, url: str, *, conn_id: str | None, output_format: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        conn_id: str | None,
+        output_format: str,
+        record_kind: str | None = None,
+        snapshot_date: str | None = None,
+    ) -> None:
         from airflow.sdk import ObjectStoragePath
 
         self.target = ObjectStoragePath(url, conn_id=conn_id)
         # str() of an ObjectStoragePath shows "scheme://conn_id@..."; the reference does not.
         self.url = f"{self.target.protocol}://{self.target.path}"
         self.format = check_output_format(output_format)
-        self.layout = LAYOUTS[output_format]
+        self.layout = LAYOUTS.get(output_format, LAYOUTS["jsonl"])
+        self._rows: RowReader | None = None
+        if self.format == "parquet":
+            if record_kind is None or snapshot_date is None:
+                raise ValueError("Parquet output needs record_kind and snapshot_date")
+            self._rows = RowReader(record_kind, snapshot_date)
+            from airflow_provider_loopring.storage.parquet import use_system_allocator
+
+            use_system_allocator()
         folder, name = posixpath.split(self.target.path)
         self.folder = folder
         # Checkpoints of unfinished runs live here; a successful commit removes all of them.
@@ -218,10 +250,15 @@ class ObjectStorageWriter:
             raise RuntimeError("use ObjectStorageWriter as a context manager")
         return self._scratch
 
-    def new_part(self) -> FilePart:
+    def new_part(self) -> Any:
+        """A part for one account's records: a FilePart, or an ArrowPart for Parquet."""
         # Thread-safe: each call gets a file of its own, which __exit__ removes with the rest.
         handle, path = tempfile.mkstemp(dir=self.scratch, suffix=".part")
         os_close(handle)
+        if self._rows is not None:
+            from airflow_provider_loopring.storage.parquet import ArrowPart
+
+            return ArrowPart(path, self._rows)
         return FilePart(path, self.layout)
 
     def checkpoints(self, task_key: str, fingerprint: str, interval: float) -> Checkpoints:
@@ -269,6 +306,11 @@ class ObjectStorageWriter:
         layout = self.layout
         with self.fs.open(temp, "wb", block_size=UPLOAD_BLOCK) as out:
             writer = HashingWriter(out)
+            if self._rows is not None:
+                from airflow_provider_loopring.storage.parquet import write_parts
+
+                write_parts(self._rows.kind, parts, writer)  # type: ignore[arg-type]
+                return writer
             writer.write(layout.start)
             first = True
             for part in parts:

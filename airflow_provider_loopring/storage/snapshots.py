@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
 from airflow_provider_loopring.storage.objects import write_whole
@@ -102,6 +102,52 @@ def read_manifest(folder: str, *, conn_id: str | None = None) -> dict[str, Any] 
     if not manifest.exists():
         return None
     return dict(json.loads(manifest.read_bytes()))
+
+
+class Balance(NamedTuple):
+    """What the snapshot's readers need of a balance, from JSON Lines or Parquet alike."""
+
+    account_id: int
+    nft_data: str
+    total: str  # a decimal string, as Loopring sends it
+    status: str | None
+    collection_id: int | None
+
+
+def read_balances(
+    folder: str, manifest: dict[str, Any], conn_id: str | None = None
+) -> Iterator[Balance]:
+    """Every balance of the files a partition's manifest lists, file by file, streamed."""
+    for item in manifest["files"]:
+        path = _path(f"{folder.rstrip('/')}/{item['name']}", conn_id)
+        with path.open("rb") as file:
+            if item["name"].endswith(".parquet"):
+                yield from _parquet_balances(file)
+            elif item["name"].endswith(".json"):
+                yield from map(_balance, json.load(file))
+            else:
+                yield from (_balance(json.loads(line)) for line in file)
+
+
+def _balance(record: dict[str, Any]) -> Balance:
+    collection = record.get("collectionInfo") or {}
+    return Balance(
+        record["accountId"],
+        record["nftData"],
+        str(record.get("total", "0")),
+        record.get("deploymentStatus"),
+        collection.get("id"),
+    )
+
+
+def _parquet_balances(file: Any) -> Iterator[Balance]:
+    import pyarrow.parquet as pq
+
+    columns = ["accountId", "nftData", "total", "deploymentStatus", "collectionId"]
+    for batch in pq.ParquetFile(file).iter_batches(columns=columns, batch_size=20_000):
+        values = [batch.column(name).to_pylist() for name in columns]
+        for account, nft, total, status, collection in zip(*values, strict=True):
+            yield Balance(account, nft, "0" if total is None else str(total), status, collection)
 
 
 def read_accounts(url: str, *, conn_id: str | None = None) -> list[int | str]:

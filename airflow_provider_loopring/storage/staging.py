@@ -59,6 +59,7 @@ class Skipped:
     reason: str
 
 
+# A finished account: its part (FilePart, or ArrowPart for Parquet) or its skip.
 Done = FilePart | Skipped
 
 

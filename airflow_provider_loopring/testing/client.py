@@ -70,6 +70,10 @@ class SandboxClient:
         query = {"accountId": account_id, "nonZero": str(non_zero).lower()}
         return list(self._call("GET", "collections", query=query)["collections"])
 
+    def set_balance(self, account_id: int, nft_data: str, total: str) -> None:
+        payload = {"accountId": account_id, "nftData": nft_data, "total": total}
+        self._call("POST", "balance", payload)
+
     def set_nft_status(self, nft_data: str, status: str) -> None:
         self._call("POST", "status", {"nftData": nft_data, "status": status})
 

@@ -32,6 +32,8 @@ AWAIT_DAG = "loopring_await_deployment"
 SCRIPTED = ["NOT_DEPLOYED", "DEPLOYING", "DEPLOYED"]
 # An address no sandbox account has: the snapshot skips it and says so.
 UNKNOWN_ADDRESS = "0x" + "5e" * 20
+# The two days the demo snapshots (in the past, so they never clash with a real run's).
+FIRST_DAY, SECOND_DAY = "2026-01-01", "2026-01-02"
 # How the sensor and its trigger log a status change (issue 4: "0x.. NOT_DEPLOYED -> DEPLOYING").
 TRANSITION = re.compile(
     r"(?P<what>(?:collection|NFT) \S+).*? (?P<old>[A-Z_]+) -> (?P<new>[A-Z_]+)$"
@@ -138,7 +140,8 @@ def _load_dags(dags_folder: Path) -> dict[str, Any]:
 
 
 def run_snapshot(dag: Any, sandbox: LoopringSandbox) -> bool:
-    from airflow_provider_loopring.storage import snapshots
+    """Two days of the snapshot, with a few changes between them; the second in Parquet."""
+    import importlib.util
 
     accounts = sandbox.accounts
     # One account by its owner address, to show the DAG resolving it; the others by id; and
@@ -147,39 +150,49 @@ def run_snapshot(dag: Any, sandbox: LoopringSandbox) -> bool:
     if len(wanted) > 1:
         wanted[1] = accounts[1]["owner"]
     wanted.append(UNKNOWN_ADDRESS)
-    print(f"== {SNAPSHOT_DAG}, accounts={json.dumps(wanted)}")
-    run, took = _test(dag, {"accounts": wanted})
-    results = _xcoms(run)
-    summary = results.get(("summarize", -1))
+    second = "parquet" if importlib.util.find_spec("pyarrow") else "jsonl"
+    ok = _snapshot_day(dag, sandbox, wanted, FIRST_DAY, "jsonl")
+    mutations = _mutate(sandbox)
+    print(f"\n   between the days, the sandbox changes: {'; '.join(m[0] for m in mutations)}")
+    ok = _snapshot_day(dag, sandbox, wanted, SECOND_DAY, second) and ok
+    if second == "jsonl":
+        print("   (install airflow-provider-loopring[parquet] to see a day in Parquet)")
+    return _show_changes(dag, mutations) and ok
+
+
+def _snapshot_day(
+    dag: Any, sandbox: LoopringSandbox, wanted: list[int | str], day: str, output_format: str
+) -> bool:
+    from airflow_provider_loopring.storage import snapshots
+
+    print(f"== {SNAPSHOT_DAG} for {day} ({output_format}), accounts={json.dumps(wanted)}")
+    run, took = _test(dag, {"accounts": wanted, "output_format": output_format}, day)
+    summary = _xcoms(run).get(("summarize", -1))
     print(f"  run {run.state} in {took:.1f} s")
     if run.state != "success" or not isinstance(summary, dict):
         return _failed(run)
-
-    root = dag.params["output_root"]
+    root, accounts = dag.params["output_root"], sandbox.accounts
     checks = []
     for kind, count in (
         ("balances", lambda a: len(sandbox.balances(a, non_zero=True))),
         ("collections", lambda a: len(sandbox.collections(a))),
     ):
-        folder = snapshots.partition(root, kind, summary["day"])
+        folder = snapshots.partition(root, kind, day)
         manifest = snapshots.read_manifest(folder) or {"files": [], "records": None}
         expected = sum(count(account["accountId"]) for account in accounts)
         print(f"  {_shown(folder)}/")
         for item in manifest["files"]:
             print(f"    {item['name']}  ({item['records']} records, {item['bytes']:,} bytes)")
         print(f"    {snapshots.MANIFEST}")
-        lines = sum(_lines(f"{folder}/{item['name']}") or 0 for item in manifest["files"])
         checks.append(
             _check(
                 f"    {manifest['records']} {kind} records, complete",
-                manifest["records"] == expected == lines,
+                manifest["records"] == expected,
                 f"the sandbox holds {expected}",
             )
         )
     statuses = ", ".join(f"{n} {s}" for s, n in summary["nfts_per_deployment_status"].items())
     print(f"  summary: {summary['nfts']} NFTs in {summary['collections']} collections; {statuses}")
-    for item in summary["top_collections"][:3]:
-        print(f"    {item['nfts']:4} NFTs of {item['name']!r}")
     checks.append(
         _check(
             f"  {summary['accounts']} accounts; skipped: {', '.join(summary['skipped'])}",
@@ -188,6 +201,64 @@ def run_snapshot(dag: Any, sandbox: LoopringSandbox) -> bool:
         )
     )
     return all(checks)
+
+
+def _mutate(sandbox: LoopringSandbox) -> list[tuple[str, int, str, str]]:
+    """A few changes between the days: (what, accountId, nftData, expected change)."""
+    first, second = (account["accountId"] for account in sandbox.accounts[:2])
+    held = sandbox.balances(first, non_zero=True)
+    other = sandbox.balances(second, non_zero=True)
+    mint = "0x" + "0d" * 32
+    changes = [
+        (f"account {first} now holds 3 more of one NFT", first, held[0]["nftData"], "amount"),
+        (f"account {first} no longer holds another", first, held[1]["nftData"], "removed"),
+        (f"a new NFT minted into account {second}", second, mint, "added"),
+    ]
+    sandbox.set_balance(first, held[0]["nftData"], str(int(held[0]["total"]) + 3))
+    sandbox.set_balance(first, held[1]["nftData"], "0")
+    sandbox.set_balance(second, mint, "7")
+    sandbox.set_nft_status(other[0]["nftData"], "DEPLOY_FAILED")  # in every account holding it
+    for account in sandbox.accounts:
+        if any(b["nftData"] == other[0]["nftData"] for b in sandbox.balances(account["accountId"])):
+            what = f"one NFT of account {account['accountId']} failed to deploy"
+            changes.append((what, account["accountId"], other[0]["nftData"], "status"))
+    return changes
+
+
+def _show_changes(dag: Any, mutations: list[tuple[str, int, str, str]]) -> bool:
+    from airflow_provider_loopring.storage import snapshots
+
+    folder = snapshots.partition(dag.params["output_root"], "changes", SECOND_DAY)
+    manifest = snapshots.read_manifest(folder) or {"files": []}
+    found = []
+    for item in manifest["files"]:
+        found += _records(f"{folder}/{item['name']}")
+    print(f"\n  {_shown(folder)}/: what changed since {FIRST_DAY}")
+    for record in found:
+        print(
+            f"    account {record['accountId']} {record['nftData'][:12]}..: {record['change']}"
+            f" (total {record['totalBefore']} -> {record['totalAfter']}, status"
+            f" {record['deploymentStatusBefore']} -> {record['deploymentStatusAfter']})"
+        )
+    seen = {(r["accountId"], r["nftData"].lower(), r["change"]) for r in found}
+    wanted = {(account, nft.lower(), change) for _, account, nft, change in mutations}
+    return _check(
+        f"  {len(found)} changes, exactly those made between the days",
+        seen == wanted and len(found) == len(wanted),
+        f"expected {sorted(wanted)}",
+    )
+
+
+def _records(url: str) -> list[dict[str, Any]]:
+    path = _local(url)
+    if url.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        return [
+            {k: (str(v) if k.startswith("total") and v is not None else v) for k, v in r.items()}
+            for r in pq.read_table(path).to_pylist()
+        ]
+    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 # --- the deployment wait -----------------------------------------------------------------
@@ -248,9 +319,16 @@ def _transitions(log: str) -> list[tuple[str, str, str]]:
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _test(dag: Any, conf: dict[str, Any]) -> tuple[Any, float]:
+def _test(dag: Any, conf: dict[str, Any], day: str | None = None) -> tuple[Any, float]:
+    """One run; with ``day``, as if triggered on that day (the snapshot's partition)."""
+    import pendulum
+
     started = time.monotonic()
-    run = dag.test(run_conf=conf)
+    if day is None:
+        run = dag.test(run_conf=conf)
+    else:
+        when = pendulum.parse(f"{day}T06:00:00+00:00")
+        run = dag.test(run_conf=conf, logical_date=when, run_after=when)
     return run, time.monotonic() - started
 
 

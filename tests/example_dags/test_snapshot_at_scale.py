@@ -9,34 +9,18 @@ day with the same data.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import DAGS_FOLDER
 from tests.example_dags.snapshot_day import check_day, read_day
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "example_dags" / "loopring_nft_snapshot.py"
 ACCOUNT, BALANCES = "/api/v3/account", "/api/v3/user/nft/balances"
 UNKNOWN = ["0x" + "7a" * 20, "0x" + "7b" * 20]
 pytestmark = pytest.mark.loopring_sandbox(
     accounts=1500, nfts_per_account=3, collections_per_account=1
 )
-
-
-@pytest.fixture
-def snapshot_dag(sandbox: Any, airflow_db: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from airflow.dag_processing.dagbag import DagBag
-
-    monkeypatch.setenv("LOOPRING_SNAPSHOT_RETRY_DELAY", "0")
-    path = DAGS_FOLDER / EXAMPLE.name
-    shutil.copy(EXAMPLE, path)
-    try:
-        yield DagBag(dag_folder=str(path)).get_dag("loopring_nft_snapshot")
-    finally:
-        path.unlink()
 
 
 def test_1500_accounts_in_batches_resolved_once_and_complete(

@@ -56,6 +56,16 @@ def asked_for(sandbox, path=BALANCES, since=0):
     return [int(account_id) for account_id in seen]
 
 
+def written(target: Path) -> list[tuple[int, str]]:
+    """(accountId, nftData) of every record of a JSON Lines or Parquet file, in order."""
+    if target.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(target, columns=["accountId", "nftData"])
+        return list(zip(*(table.column(c).to_pylist() for c in table.column_names), strict=True))
+    return [(r["accountId"], r["nftData"]) for r in read_jsonl(target.read_bytes())]
+
+
 def staging_of(folder: Path) -> list[Path]:
     return sorted(path for path in folder.rglob("*") if ".staging" in str(path))
 
@@ -63,17 +73,19 @@ def staging_of(folder: Path) -> list[Path]:
 RETRY = "retries=1, retry_delay=0, max_workers=1, checkpoint_interval=0"
 
 
+@pytest.mark.parametrize("output_format", ["jsonl", "parquet"])
 def test_a_retry_fetches_only_the_accounts_the_failed_try_did_not_finish(
-    sandbox, run_dag, tmp_path, scratch
+    sandbox, run_dag, tmp_path, scratch, output_format
 ):
     a, b, c, d = ids(sandbox)
     sandbox.add_fault(fail_once_at(5))  # try 1: a and b finish, c fails on its first page
     out = tmp_path / "out"
+    target = out / f"balances.{output_format}"
     result = run_dag(
         f"""
         Balances(
             task_id="balances", account_id={[a, b, c, d]}, {RETRY},
-            output_path="file://{out}/balances.jsonl",
+            output_path="file://{target}", output_format={output_format!r},
         )
         """,
         header=IMPORTS,
@@ -82,7 +94,7 @@ def test_a_retry_fetches_only_the_accounts_the_failed_try_did_not_finish(
     assert asked_for(sandbox) == [a, b, c, d]  # try 1: a, b, then c's failed first page
     retry = asked_for(sandbox, since=5)
     assert retry == [c, d]  # try 2 asked only for what was missing
-    assert read_jsonl((out / "balances.jsonl").read_bytes()) == held(sandbox, a, b, c, d)
+    assert written(target) == [(x["accountId"], x["nftData"]) for x in held(sandbox, a, b, c, d)]
     reference = result.xcom("balances")
     assert (reference["resumed_accounts"], reference["accounts"]) == (2, 4)
     assert reference["skipped_accounts"] == []

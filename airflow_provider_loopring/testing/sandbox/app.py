@@ -172,6 +172,14 @@ class LoopringSandbox:
         """`[{"collection": {...}, "count": n}]` as /user/collection/details lists them."""
         return self._dataset.snapshot_collections(account_id, non_zero)
 
+    def set_balance(self, account_id: int, nft_data: str, total: str) -> None:
+        """Set what an account holds of an NFT (`total` a decimal string; "0" removes it).
+
+        An NFT the account does not hold yet is minted into it. Takes effect on the next
+        request, as the status setters do.
+        """
+        self._dataset.set_balance(account_id, nft_data, total)
+
     def set_nft_status(self, nft_data: str, status: str) -> None:
         """Set the `deploymentStatus` of every balance of this NFT."""
         self._dataset.set_nft_status(nft_data, status)

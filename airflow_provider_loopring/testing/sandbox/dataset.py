@@ -155,6 +155,48 @@ class Dataset:
         for account in self._accounts:
             self.balances(account["accountId"])
 
+    # -- holdings --
+
+    def set_balance(self, account_id: int, nft_data: str, total: str) -> None:
+        """Set what an account holds of an NFT: ``total`` a decimal string, "0" removes it.
+
+        An NFT the account does not hold yet is minted into it: the same NFT as another
+        account holds, when one does, else a new NFT of one of the account's collections.
+        """
+        if not (isinstance(total, str) and total.isascii() and total.isdigit()):
+            raise ValueError(f"total must be a decimal string, got {total!r}")
+        with self._lock:
+            balances = self.balances(account_id)
+            key = nft_data.lower()
+            for balance in balances:
+                if balance["nftData"].lower() == key:
+                    balance["total"] = total
+                    return
+            self._ensure_all()  # the NFT may sit in an account nobody has asked for yet
+            known = self._by_nft.get(key)
+            index = self._index_by_id[account_id]
+            if known:
+                mint = {**known[0], "createdAt": known[0]["updatedAt"]}
+            else:
+                rng = random.Random(f"{self.seed}:minted:{account_id}:{key}")
+                mint = make_mint(
+                    rng,
+                    len(balances),
+                    self._accounts[index]["owner"],
+                    self._first_collection(index),
+                )
+                mint["nftData"] = key
+            row_id = 10_000_000 + sum(len(b) for b in self._balances.values())
+            rng = random.Random(f"{self.seed}:minted-balance:{account_id}:{key}")
+            balance = make_balance(rng, row_id, account_id, len(balances), mint)
+            balance["total"] = total
+            balances.insert(0, balance)  # newest first, as the API lists them
+            self._by_nft.setdefault(key, []).append(balance)
+            self._by_collection.setdefault(balance["collectionInfo"]["id"], []).append(balance)
+
+    def _first_collection(self, index: int) -> dict[str, Any]:
+        return self._collections[index * self._per_account]
+
     # -- statuses --
 
     def set_nft_status(self, nft_data: str, status: str) -> None:

@@ -1,0 +1,107 @@
+"""LoopringSnapshotChangesOperator: what each wallet gained or lost since the last snapshot.
+
+Only ``airflow.sdk`` at the top (DAG files import this at parse time); storage comes in when
+the task runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class LoopringSnapshotChangesOperator(BaseOperator):
+    """Compare a day's NFT balances with the latest earlier complete day of the same snapshot.
+
+    Reads ``<output_root>/balances/dt=<day>/`` (it must be complete: its ``_manifest.json``)
+    and the newest earlier ``dt=`` partition that is complete, and writes
+    ``<output_root>/changes/dt=<day>/part-0000.<format>`` and its ``_manifest.json``: one
+    record per (accountId, nftData) whose holding changed, with ``change`` = ``added`` |
+    ``removed`` | ``amount`` | ``status``, the values before and after (``total``,
+    ``deploymentStatus``) and both days, sorted by account. Memory holds one bucket of
+    holdings, never two days. The first day has no previous one: no changes file, a manifest
+    listing none, and the XCom says so (``previous_day`` None). A re-run of a day replaces
+    its changes.
+
+    Returns (XCom) ``{"day", "previous_day", "added", "removed", "amount", "status"}`` and,
+    when written, the file's ``path``, ``records``, ``bytes``, ``sha256``.
+
+    :param output_root: the snapshot root (an ``ObjectStoragePath`` URL). (templated)
+    :param day: the day to compare, "YYYY-MM-DD" (templated); default: the DAG run's
+        ``run_after`` day, UTC.
+    :param output_format: ``"jsonl"`` (default), ``"json"`` or ``"parquet"``. (templated)
+    :param output_conn_id: the Airflow connection with the storage's credentials.
+    """
+
+    template_fields: Sequence[str] = ("output_root", "day", "output_format")
+
+    def __init__(
+        self,
+        *,
+        output_root: str,
+        day: str | None = None,
+        output_format: str = "jsonl",
+        output_conn_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.output_root = output_root
+        self.day = day
+        self.output_format = output_format
+        self.output_conn_id = output_conn_id
+        self._check(rendered=False)
+
+    def _check(self, rendered: bool) -> None:
+        from airflow_provider_loopring.operators.base import _check_day, _check_format
+        from airflow_provider_loopring.storage.objects import check_folder_url
+        from airflow_provider_loopring.templates import unrendered
+
+        if rendered or not unrendered(self.output_format):
+            _check_format(self.output_format, rendered)
+        if rendered or not unrendered(self.output_root):
+            check_folder_url(self.output_root, "output_root")
+        if self.day is not None and (rendered or not unrendered(self.day)):
+            _check_day(self.day, "day")
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        import pendulum
+
+        from airflow_provider_loopring.storage import snapshots
+        from airflow_provider_loopring.storage.changes import compare_days
+        from airflow_provider_loopring.storage.formats import EXTENSIONS
+        from airflow_provider_loopring.storage.objects import ObjectStorageWriter
+
+        self._check(rendered=True)
+        run_after = getattr(context.get("dag_run"), "run_after", None) or pendulum.now("UTC")
+        day = self.day or str(pendulum.instance(run_after).in_timezone("UTC").date())
+        root, conn_id = self.output_root.rstrip("/"), self.output_conn_id
+        folder = snapshots.partition(root, "changes", day)
+        snapshots.start_day(root, day, ("changes",), conn_id=conn_id)
+        url = f"{folder}/part-0000.{EXTENSIONS[self.output_format]}"
+        with ObjectStorageWriter(
+            url,
+            conn_id=conn_id,
+            output_format=self.output_format,
+            record_kind="changes",
+            snapshot_date=day,
+        ) as writer:
+            part = writer.new_part()
+            try:
+                counts = compare_days(root, day, conn_id=conn_id, sink=part)
+            finally:
+                part.close()
+            files = []
+            if counts["previous_day"] is not None:
+                files = [writer.commit([part], fetched_at=pendulum.now("UTC").isoformat())]
+        # The first day: a manifest listing no file says "complete, nothing to compare".
+        snapshots.commit_partition(folder, files, conn_id=conn_id, kind="changes", **counts)
+        if not files:
+            self.log.info("%s is the first complete day: nothing to compare it with.", day)
+            return counts
+        keep = ("path", "records", "bytes", "sha256")
+        return {**counts, **{key: files[0][key] for key in keep}}

@@ -1,0 +1,128 @@
+"""One Parquet file of a declared schema, written whole or not at all, in bounded row groups.
+
+Each account's records become an Arrow batch in a local part file (Arrow's IPC format: the
+same bytes the checkpoints keep, so a Parquet run resumes exactly as a JSON Lines one). The
+commit streams the parts, in the accounts' order, into row groups of at most
+:data:`ROW_GROUP_BYTES` (or :data:`ROW_GROUP_ROWS`), so memory holds one row group however many
+records there are. pyarrow comes with the ``parquet`` extra and is imported when a task writes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from functools import cache
+from typing import IO, Any
+
+from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
+from airflow_provider_loopring.storage.schemas import RowReader, arrow_schema
+
+BATCH_ROWS = 1_000  # ~2.5 MiB of rows with metadata per worker thread
+ROW_GROUP_ROWS = 50_000
+ROW_GROUP_BYTES = 4 << 20  # ~4 MiB of Arrow data: ~1,500 balances with metadata
+
+
+@cache
+def use_system_allocator() -> None:
+    """Have Arrow allocate with malloc, once per process (the Parquet writer calls this).
+
+    Arrow's default allocator (mimalloc) keeps freed pages in per-thread heaps; with the
+    operator's threads building batches and the writer encoding row groups, that is +45 MiB
+    at 100,000 balances, against flat memory with malloc (benchmarks/memory.py), whose large
+    blocks the operators return at once (``hooks.memory.hold_mmap_threshold``).
+    ``ARROW_DEFAULT_MEMORY_POOL=system`` in a worker's environment does the same.
+    """
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
+def require_pyarrow() -> None:
+    """Refuse ``output_format="parquet"`` without pyarrow, naming the extra that brings it."""
+    if importlib.util.find_spec("pyarrow") is None:
+        raise LoopringInvalidParameterError(
+            "output_format",
+            'pyarrow for "parquet": pip install "airflow-provider-loopring[parquet]"',
+            "parquet",
+        )
+
+
+class ArrowPart:
+    """One account's records as rows of the declared columns, in Arrow batches on local disk.
+
+    Rows are written out every :data:`BATCH_ROWS`, so a part of any size holds one batch in
+    memory.
+
+    :param path: the local file (an Arrow IPC stream).
+    :param reader: turns a record into a row (checks every field).
+    :param records: rows already in the file (a part brought back from a checkpoint).
+    """
+
+    def __init__(self, path: str, reader: RowReader, records: int = 0) -> None:
+        self.path = path
+        self.records = records
+        self._reader = reader
+        self._rows: list[list[Any]] = []
+        self._sink: Any = None
+        self._stream: Any = None
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._rows.append(self._reader.row(record))
+        self.records += 1
+        if len(self._rows) >= BATCH_ROWS:
+            self._flush()
+
+    def close(self) -> None:
+        if self._stream is None or self._rows:
+            self._flush()  # an empty part still holds the schema
+        self._stream.close()
+        self._sink.close()
+        self._stream = self._sink = None
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        schema = arrow_schema(self._reader.kind)
+        if self._stream is None:
+            self._sink = pa.OSFile(self.path, "wb")
+            self._stream = pa.ipc.new_stream(self._sink, schema)
+        self._stream.write_batch(record_batch(schema, self._rows))
+        self._rows = []
+
+
+def record_batch(schema: Any, rows: Sequence[Sequence[Any]]) -> Any:
+    """Rows (in column order) as a batch of ``schema``; dates arrive as "YYYY-MM-DD" text."""
+    import pyarrow as pa
+
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+    arrays = []
+    for field, values in zip(schema, columns, strict=True):
+        if pa.types.is_date32(field.type):
+            arrays.append(pa.array(values, pa.string()).cast(field.type))
+        else:
+            arrays.append(pa.array(values, field.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def write_parts(kind: str, parts: Sequence[Any], out: IO[bytes]) -> None:
+    """The parts' batches, in order, as one Parquet file written to ``out``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = arrow_schema(kind)
+    pending: list[Any] = []
+    size = rows = 0
+    with pq.ParquetWriter(out, schema, compression="zstd") as writer:
+        for part in parts:
+            if not part.records:
+                continue
+            # Read, not memory-mapped: a batch may wait for the next row group.
+            with pa.OSFile(part.path, "rb") as source:
+                for batch in pa.ipc.open_stream(source):
+                    pending.append(batch)
+                    size, rows = size + batch.nbytes, rows + batch.num_rows
+                    if size >= ROW_GROUP_BYTES or rows >= ROW_GROUP_ROWS:
+                        writer.write_table(pa.Table.from_batches(pending, schema))
+                        pending, size, rows = [], 0, 0
+        if pending:
+            writer.write_table(pa.Table.from_batches(pending, schema))
