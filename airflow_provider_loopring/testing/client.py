@@ -76,6 +76,10 @@ class SandboxClient:
     def set_collection_status(self, collection_id: int, status: str) -> None:
         self._call("POST", "status", {"collectionId": collection_id, "status": status})
 
+    def set_nft_total(self, account_id: int, nft_data: str, total: str) -> None:
+        payload = {"accountId": account_id, "nftData": nft_data, "total": total}
+        self._call("POST", "total", payload)
+
     def schedule_nft_status(self, nft_data: str, statuses: list[str], every: int = 1) -> None:
         self._call("POST", "status", {"nftData": nft_data, "statuses": statuses, "every": every})
 

@@ -106,6 +106,12 @@ def _status(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> An
     return {"ok": True}
 
 
+def _total(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+    """Body: {"accountId": .., "nftData": .., "total": ..}."""
+    sandbox.set_nft_total(int(payload["accountId"]), payload["nftData"], str(payload["total"]))
+    return {"ok": True}
+
+
 def _settings(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
     """Body: {"latency": seconds} and/or {"rateLimit": requests per second or null}."""
     if "latency" in payload:
@@ -132,6 +138,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/_sandbox/faults"): _add_faults,
     ("DELETE", "/_sandbox/faults"): _clear_faults,
     ("POST", "/_sandbox/status"): _status,
+    ("POST", "/_sandbox/total"): _total,
     ("POST", "/_sandbox/settings"): _settings,
     ("POST", "/_sandbox/reset"): _reset,
 }

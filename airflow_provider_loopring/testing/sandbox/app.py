@@ -180,6 +180,10 @@ class LoopringSandbox:
         """Set a collection's `deployStatus` and its NFTs' `deploymentStatus`."""
         self._dataset.set_collection_status(collection_id, status)
 
+    def set_nft_total(self, account_id: int, nft_data: str, total: str) -> None:
+        """Set the account's `total` of an NFT it has a balance of ("0": no longer held)."""
+        self._dataset.set_nft_total(account_id, nft_data, total)
+
     def schedule_nft_status(self, nft_data: str, statuses: list[str], every: int = 1) -> None:
         """Show `statuses[0]` now, the next one after every `every` responses showing the NFT."""
         self._dataset.schedule_nft_status(nft_data, statuses, every)

@@ -178,6 +178,18 @@ class Dataset:
             for balance in self._by_collection.get(collection_id, ()):
                 balance["deploymentStatus"] = status
 
+    def set_nft_total(self, account_id: int, nft_data: str, total: str) -> None:
+        """Set how many of an NFT the account holds; "0" removes it, as a transfer out does.
+
+        Only NFTs the account has a balance of (zero ones included: they come back) can be set.
+        """
+        with self._lock:
+            for balance in self.balances(account_id):
+                if balance["nftData"] == nft_data.lower():
+                    balance["total"] = str(int(total))
+                    return
+            raise KeyError(f"account {account_id} has no balance of NFT {nft_data}")
+
     def schedule_nft_status(self, nft_data: str, statuses: list[str], every: int = 1) -> None:
         """Walk the NFT through `statuses`, one step per `every` responses that include it."""
         self._schedule(("nft", nft_data.lower()), statuses, every)
