@@ -43,7 +43,23 @@ PROVIDER_INFO: dict[str, Any] = {
     "hooks": _modules("hooks"),
     "operators": _modules("operators", "loopring", "changes"),
     "sensors": _modules("sensors"),
-    "triggers": _modules("triggers"),
+    "triggers": [
+        {
+            "integration-name": _INTEGRATION,
+            "python-modules": [
+                "airflow_provider_loopring.triggers.loopring",
+                "airflow_provider_loopring.triggers.events",
+            ],
+        }
+    ],
+    # loopring://<host>/account/<id>[/collection/<id>]: one spelling per asset (issue 13).
+    "asset-uris": [
+        {
+            "schemes": ["loopring"],
+            "handler": "airflow_provider_loopring.assets.loopring.sanitize_uri",
+            "factory": "airflow_provider_loopring.assets.loopring.create_asset",
+        }
+    ],
     "connection-types": [
         {
             "connection-type": "loopring",

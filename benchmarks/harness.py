@@ -237,6 +237,12 @@ def peak_rss_mib() -> float:
     return _status_kib("VmHWM") / 1024
 
 
+def peak_rss_figure(label: str, after_imports: float, goal: float = 200) -> Figure:
+    """The process's peak RSS against a goal, noting what the imports alone took."""
+    note = f"{after_imports:.0f} MiB after imports"
+    return Figure(label, peak_rss_mib(), "<=", goal, unit="MiB", digits=0, note=note)
+
+
 def reset_peak_rss() -> None:
     """Start the high-water mark afresh from the current RSS (Linux >= 4.0)."""
     Path("/proc/self/clear_refs").write_text("5")

@@ -213,9 +213,16 @@ class CollectionSelection:
         address: object = None,
         collection_id: object = None,
         contract_address: object = None,
+        every: bool = False,
     ) -> CollectionSelection:
-        """Validate with the API's own rules; raises LoopringInvalidParameterError."""
+        """Validate with the API's own rules; raises LoopringInvalidParameterError.
+
+        :param every: with neither id nor contract address, select every collection of the
+            account (what an event trigger may watch; a sensor waits on one collection).
+        """
         account, owner = check_selector(account_id, address)
+        if every and collection_id is None and contract_address is None:
+            return cls(account, owner, None, None)
         if (collection_id is None) == (contract_address is None):
             raise LoopringInvalidParameterError(
                 "collection_id/contract_address",
@@ -269,9 +276,16 @@ class CollectionSelection:
     def missing(self, watched: Sequence[Watched]) -> list[str]:
         return []
 
+    @property
+    def selects_one(self) -> bool:
+        """Whether one collection is selected (by id or contract), not every one."""
+        return self.collection_id is not None or self.contract_address is not None
+
     def describe(self) -> str:
         if self.collection_id is not None:
             return f"collection {self.collection_id} of {self.holder}"
+        if self.contract_address is None:
+            return f"every collection of {self.holder}"
         return f"the collection of contract {self.contract_address} of {self.holder}"
 
     def returned(self, records: list[dict[str, Any]]) -> Any:
@@ -330,6 +344,7 @@ class Verdict:
     :param statuses: key -> status seen now; pass it as ``last_seen`` to the next check.
     :param transitions: changes since ``last_seen``, as log lines ("NFT 0x.. A -> B").
     :param warnings: statuses we do not know, each reported once when first seen.
+    :param watched: what the check saw, for :func:`entered`.
     """
 
     state: str
@@ -338,6 +353,7 @@ class Verdict:
     statuses: dict[str, str | None]
     transitions: list[str]
     warnings: list[str]
+    watched: tuple[Watched, ...] = ()
 
 
 class _Log(Protocol):
@@ -371,7 +387,7 @@ def judge(
     watched = selection.watched(fetched)
     statuses = {item.key: item.status for item in watched}
     transitions = [
-        f"{item.label} {_shown(last_seen[item.key])} -> {_shown(item.status)}"
+        _move(item.label, last_seen[item.key], item.status)
         for item in watched
         if item.key in last_seen and last_seen[item.key] != item.status
     ]
@@ -382,7 +398,41 @@ def judge(
         if not item.known and (item.key not in last_seen or last_seen[item.key] != item.status)
     ]
     state, message, records = _decide(selection, watched, targets, failures)
-    return Verdict(state, message, records, statuses, transitions, warnings)
+    return Verdict(state, message, records, statuses, transitions, warnings, tuple(watched))
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One item that moved into a target status: what an event trigger fires on.
+
+    :param before: the status last seen; None when the item was not seen before.
+    """
+
+    key: str
+    label: str
+    before: str | None
+    after: str | None
+    record: dict[str, Any]
+
+    def line(self) -> str:
+        """As the verdict's transitions say it ("collection 7 (0x..) DEPLOYING -> DEPLOYED")."""
+        return _move(self.label, self.before, self.after)
+
+
+def entered(
+    verdict: Verdict, targets: Sequence[str], last_seen: Mapping[str, str | None]
+) -> list[Transition]:
+    """Every watched item now in a target status that was not in it at ``last_seen``.
+
+    An item seen for the first time counts when it arrives in a target status (a collection
+    made and deployed between two checks); one whose status stays the same never does.
+    """
+    return [
+        Transition(item.key, item.label, last_seen.get(item.key), item.status, item.record)
+        for item in verdict.watched
+        if item.status in targets
+        and (item.key not in last_seen or last_seen[item.key] != item.status)
+    ]
 
 
 def _decide(
@@ -391,7 +441,7 @@ def _decide(
     targets: Sequence[str],
     failures: Sequence[str],
 ) -> tuple[str, str, list[dict[str, Any]]]:
-    if isinstance(selection, CollectionSelection) and len(watched) > 1:
+    if isinstance(selection, CollectionSelection) and selection.selects_one and len(watched) > 1:
         ids = ", ".join(item.key for item in watched)
         message = (
             f"{selection.describe()} is ambiguous: collections {ids} share that contract. "
@@ -445,6 +495,10 @@ def _waiting_message(
         f"Waiting for {waiting_on} of {total} ({selection.describe()}) to be {wanted}: "
         f"{', '.join(parts)}."
     )
+
+
+def _move(label: str, before: str | None, after: str | None) -> str:
+    return f"{label} {_shown(before)} -> {_shown(after)}"
 
 
 def _shown(status: str | None) -> str:

@@ -81,3 +81,27 @@ def compare(before: Mapping[str, Holding], after: Mapping[str, Holding]) -> list
         if nft_data not in after:
             changes.append(Change(nft_data, REMOVED, was.total, None, was.status, None))
     return changes
+
+
+def counts(changes: Iterable[Change]) -> dict[str, int]:
+    """How many changes of each kind (every kind present, zeros included)."""
+    found = dict.fromkeys(CHANGES, 0)
+    for change in changes:
+        found[change.change] += 1
+    return found
+
+
+def to_state(look: Mapping[str, Holding]) -> dict[str, list[str | None]]:
+    """A look as JSON primitives (``nftData -> [total, status]``), compact for a state store."""
+    return {nft_data: [holding.total, holding.status] for nft_data, holding in look.items()}
+
+
+def from_state(state: Mapping[str, Any]) -> dict[str, Holding]:
+    """The inverse of :func:`to_state`; raises ValueError on anything else."""
+    try:
+        return {
+            str(k): Holding(str(v[0]), None if v[1] is None else str(v[1]))
+            for k, v in state.items()
+        }
+    except (TypeError, IndexError, KeyError, AttributeError) as error:
+        raise ValueError(f"not a stored look of holdings: {error}") from None

@@ -23,12 +23,11 @@ from airflow_provider_loopring._core.deployment_wait import (
 from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
 from airflow_provider_loopring.exceptions import LoopringApiError
 from airflow_provider_loopring.hooks.loopring import LoopringHook
+from airflow_provider_loopring.triggers._polls import error_pause
 
 # A check still in flight at the deadline may finish within this (the hook's own retries can
 # take minutes); the sensor's deferral timeout leaves room for it.
 LAST_CHECK_GRACE = 30.0
-# The longest pause between checks while the API keeps failing transiently.
-MAX_ERROR_BACKOFF = 300.0
 _MAX_DOUBLINGS = 32  # far beyond any timeout; keeps 2**n a float
 
 
@@ -168,8 +167,7 @@ class LoopringDeploymentTrigger(BaseTrigger):
         wait = self.poke_interval
         if self.exponential_backoff:
             wait *= 2 ** min(checks - 1, _MAX_DOUBLINGS)
-        if errors:
-            wait = min(wait * 2 ** min(errors, _MAX_DOUBLINGS), max(wait, MAX_ERROR_BACKOFF))
+        wait = error_pause(wait, errors)
         return wait if self.max_wait is None else min(wait, self.max_wait)
 
     def _timeout_message(self, last: str) -> str:

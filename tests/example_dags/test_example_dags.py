@@ -14,6 +14,7 @@ import pytest
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 SNAPSHOT, AWAIT = "loopring_nft_snapshot", "loopring_await_deployment"
+ON_DEPLOYMENT = "loopring_on_deployment"
 # What a DAG file must not pull in at parse time: the HTTP stack and the modules built on it.
 HEAVY = (
     "requests",
@@ -51,6 +52,15 @@ loaded = sorted(m for m in sys.modules if m == "requests" or m.startswith("airfl
 print(json.dumps({"provider": provider, "seconds": seconds, "loaded": loaded}))
 """
 
+ALONE = r"""
+import json, sys
+import airflow.sdk
+import airflow_provider_loopring.assets.loopring, airflow_provider_loopring.triggers.events
+import airflow_provider_loopring.operators.loopring, airflow_provider_loopring.sensors.loopring
+heavy = ("requests", "airflow_provider_loopring.hooks.loopring", "boto3")
+print(json.dumps([m for m in heavy if m in sys.modules]))
+"""
+
 
 @pytest.fixture(scope="module")
 def dags(airflow_db: Path) -> dict[str, Any]:
@@ -65,7 +75,7 @@ def dags(airflow_db: Path) -> dict[str, Any]:
 
 
 def test_the_example_dags_import_without_errors_or_warnings(dags: dict[str, Any]) -> None:
-    assert sorted(dags) == [AWAIT, SNAPSHOT]
+    assert sorted(dags) == [AWAIT, SNAPSHOT, ON_DEPLOYMENT]
     for dag in dags.values():
         assert dag.doc_md and dag.doc_md.strip().startswith("###")
 
@@ -78,10 +88,19 @@ def test_parsing_them_imports_no_http_client_and_little_of_the_provider() -> Non
     assert result.returncode == 0, result.stderr
     parsed = json.loads(result.stdout.splitlines()[-1])
     assert parsed["provider"] == [
+        "airflow_provider_loopring.assets.loopring",
         "airflow_provider_loopring.operators.loopring",
         "airflow_provider_loopring.sensors.loopring",
+        "airflow_provider_loopring.triggers.events",
     ]
-    assert not set(HEAVY) & set(parsed["loaded"]), parsed["loaded"]
+    # `requests` itself comes with the loopring:// asset: Airflow then loads every installed
+    # provider's asset-URI handlers, and the Amazon provider's (the [s3] extra) imports boto3
+    # and requests (~0.3 s, once per process). Our modules alone import no HTTP client:
+    assert not set(HEAVY[1:]) & set(parsed["loaded"]), parsed["loaded"]
+    alone = subprocess.run(
+        [sys.executable, "-c", ALONE], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert json.loads(alone.stdout) == [], alone.stdout
     # Measured: ~0.01 s after airflow.sdk (which takes ~2 s); the bound is for slow machines.
     assert parsed["seconds"] < 1.0, parsed
 
@@ -130,3 +149,21 @@ def test_the_deployment_wait_defers_then_fetches_that_collections_nfts(
     assert fetch.upstream_task_ids == {"wait_for_deployment"}
     assert "xcom_pull(task_ids='wait_for_deployment')['contractAddress']" in fetch.token_addrs
     assert set(dag.params) == {"account_id", "collection_id"}
+
+
+def test_the_deployment_dag_is_scheduled_on_the_accounts_asset_and_its_watcher(
+    dags: dict[str, Any],
+) -> None:
+    from airflow.sdk import Asset
+
+    from airflow_provider_loopring.triggers.events import LoopringDeploymentEventTrigger
+
+    dag = dags[ON_DEPLOYMENT]
+    (asset,) = dag.schedule.objects if hasattr(dag.schedule, "objects") else dag.schedule
+    assert isinstance(asset, Asset)
+    assert asset.uri == asset.name == "loopring://api3.loopring.io/account/11329"
+    (watcher,) = asset.watchers
+    assert isinstance(watcher.trigger, LoopringDeploymentEventTrigger)
+    assert watcher.trigger.serialize()[1]["account_id"] == 11329
+    assert watcher.trigger.target_statuses == ["DEPLOYED"]
+    assert set(dag.task_ids) == {"deployed_nfts"}

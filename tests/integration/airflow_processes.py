@@ -106,7 +106,8 @@ class AirflowDeployment:
             "api-server": ["api-server", "--host", "127.0.0.1", "--port", str(self.port)],
         }
         for name in components:
-            with open(self.log_file(name), "wb") as log:  # the child keeps its own handle
+            # Appended: a restarted component keeps its first run's lines.
+            with open(self.log_file(name), "ab") as log:  # the child keeps its own handle
                 self.processes[name] = subprocess.Popen(
                     [AIRFLOW, *commands[name]],
                     env=self.env,
@@ -128,6 +129,15 @@ class AirflowDeployment:
             _signal_group(process, signal.SIGKILL)
             process.wait()
         self.processes.clear()
+
+    def stop_component(self, name: str) -> None:
+        """Stop one component as `stop()` does (its whole process group), e.g. to restart it."""
+        process = self.processes.pop(name)
+        _signal_group(process, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=STOP_GRACE)
+        _signal_group(process, signal.SIGKILL)
+        process.wait()
 
     def log_file(self, component: str) -> Path:
         return self.home / f"{component}.out"

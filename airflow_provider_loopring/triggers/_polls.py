@@ -1,0 +1,151 @@
+"""What the event triggers share: one poll of an account per interval, and their saved state.
+
+The triggerer runs :func:`poll_account` once per shared-stream key (connection, what is
+listed, account, interval) and hands every snapshot to each watcher of that account, so 100
+watchers on 10 accounts cost 10 listings per interval. The poll never ends on an error: a
+watcher that died would silently stop starting DAGs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow_provider_loopring.exceptions import LoopringApiError
+
+log = logging.getLogger(__name__)
+
+BALANCES, COLLECTIONS = "balances", "collections"
+# The longest pause between polls while the API keeps failing; also the pause after an error
+# that polling again will not cure soon (a wrong key, a deleted account), so a fixed
+# connection starts the watcher again without anyone restarting it.
+MAX_ERROR_BACKOFF = 300.0
+_MAX_DOUBLINGS = 32  # keeps 2**n a float
+
+
+def error_pause(interval: float, errors: int) -> float:
+    """Seconds to the next check after ``errors`` transient errors in a row: the interval
+    doubled per error, at most ``max(interval, MAX_ERROR_BACKOFF)``."""
+    if not errors:
+        return interval
+    return min(interval * 2 ** min(errors, _MAX_DOUBLINGS), max(interval, MAX_ERROR_BACKOFF))
+
+
+def stream_key(kind: str, conn_id: str, account_id: int, interval: float) -> tuple[Any, ...]:
+    """Watchers whose keys are equal share one poll (Airflow's ``shared_stream_key``)."""
+    return ("loopring", conn_id, kind, account_id, float(interval))
+
+
+async def fetch(hook: Any, kind: str, account_id: int) -> tuple[Any, ...]:
+    """The whole account, every page: each watcher filters for itself, so all can share it."""
+    if kind == BALANCES:
+        return tuple([item async for item in hook.aiter_nft_balances(account_id=account_id)])
+    # non_zero=False: a collection may be deploying before the account holds any of it.
+    listing = hook.aiter_collections(account_id=account_id, non_zero=False)
+    return tuple([item async for item in listing])
+
+
+async def poll_account(
+    kind: str, conn_id: str, account_id: int, interval: float
+) -> AsyncIterator[tuple[Any, ...]]:
+    """Yield the account's records every ``interval`` seconds, forever.
+
+    Transient errors (429, 5xx, network) wait longer each time; any other error is logged and
+    tried again after the longest pause. Either way no snapshot is yielded for that poll, so
+    watchers compare only complete listings.
+    """
+    from airflow_provider_loopring.hooks.loopring import LoopringHook
+
+    hook = LoopringHook(loopring_conn_id=conn_id)
+    errors = 0
+    try:
+        while True:
+            try:
+                records = await fetch(hook, kind, account_id)
+            except Exception as error:
+                errors += 1
+                pause = _after_error(error, kind, account_id, interval, errors)
+            else:
+                errors = 0
+                pause = interval
+                yield records
+            await asyncio.sleep(pause)
+    finally:
+        await hook.aclose()
+
+
+def _after_error(
+    error: Exception, kind: str, account_id: int, interval: float, errors: int
+) -> float:
+    where = f"Polling the {kind} of account {account_id}"
+    if isinstance(error, LoopringApiError) and error.retryable:
+        pause = error_pause(interval, errors)
+        log.warning("%s failed (%d in a row): %s Next try in %.0f s.", where, errors, error, pause)
+        return pause
+    pause = max(interval, MAX_ERROR_BACKOFF)
+    if isinstance(error, LoopringApiError):
+        log.error("%s failed: %s Next try in %.0f s.", where, error, pause)
+    else:  # a wrong connection or a bug: keep the traceback
+        log.exception("%s failed unexpectedly. Next try in %.0f s.", where, pause)
+    return pause
+
+
+class WatcherState:
+    """The last state a watcher saw, kept in Airflow's asset state store (3.3+).
+
+    Falls back to memory, saying so once, where there is no store: Airflow before 3.3, a
+    trigger run outside the triggerer, or one trigger watching several assets (the store is
+    per asset). A failed read is retried on the next poll rather than taken for "nothing
+    seen", which would lose the transitions that happened while the triggerer was down.
+
+    :param trigger: the event trigger (its ``asset_state_store`` and ``log``).
+    :param key: the trigger's key in the asset's store.
+    """
+
+    def __init__(self, trigger: Any, key: str) -> None:
+        self._trigger = trigger
+        self.key = key
+        self._loaded = False
+        self._value: Any = None
+        self._in_memory = False
+
+    async def load(self) -> tuple[bool, Any]:
+        """(whether the state is known, the state: None when nothing was ever saved)."""
+        if self._loaded:
+            return True, self._value
+        store = getattr(self._trigger, "asset_state_store", None)
+        try:
+            if store is None:
+                raise ValueError("no asset state store")
+            self._value = await store.aget(self.key, default=None)
+        except ValueError as error:
+            self._memory_only(error)
+        except Exception as error:
+            self._trigger.log.warning("Could not read the watcher's state (%s); next poll.", error)
+            return False, None
+        self._loaded = True
+        return True, self._value
+
+    async def save(self, value: Any) -> None:
+        """Keep ``value``; a failed write is logged and leaves it in memory."""
+        self._value = value
+        if self._in_memory:
+            return
+        try:
+            await self._trigger.asset_state_store.aset(self.key, value)
+        except Exception as error:
+            self._trigger.log.warning(
+                "Could not save the watcher's state (%s): a triggerer restart before the next "
+                "save may fire these changes again.",
+                error,
+            )
+
+    def _memory_only(self, error: Exception) -> None:
+        self._in_memory = True
+        self._trigger.log.warning(
+            "The watcher keeps what it saw in memory only (%s): a triggerer restart starts it "
+            "afresh, so changes while it is down are not reported.",
+            error,
+        )
