@@ -24,15 +24,23 @@ def read_partition(root: Path, kind: str, day: str) -> tuple[dict[str, Any], lis
     for item in manifest["files"]:
         data = (folder / item["name"]).read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == (item["bytes"], item["sha256"])
-        found = (
-            [json.loads(line) for line in data.splitlines()]
-            if item["name"].endswith(".jsonl")
-            else [json.loads(data)]
-        )
+        found = _records(item["name"], data)
         assert len(found) == item["records"]
         records += found
     assert manifest["records"] == len(records)
     return manifest, records
+
+
+def _records(name: str, data: bytes) -> list[Any]:
+    if name.endswith(".parquet"):
+        import io
+
+        import pyarrow.parquet as pq
+
+        return list(pq.read_table(io.BytesIO(data)).to_pylist())
+    if name.endswith(".jsonl"):
+        return [json.loads(line) for line in data.splitlines()]
+    return [json.loads(data)]
 
 
 def read_day(root: Path, day: str) -> dict[str, list[Any]]:

@@ -22,17 +22,25 @@ def test_the_demo_runs_both_example_dags_and_shows_what_they_did(tmp_path: Path)
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "WRONG" not in out and "FAILED" not in out
+    assert "WRONG" not in out and "  FAILED" not in out
     root = tmp_path / "airflow" / "loopring" / "snapshots"
-    (day,) = [p.name.removeprefix("dt=") for p in (root / "summary").iterdir()]
-    _, (summary,) = read_partition(root, "summary", day)
-    assert (summary["accounts"], summary["skipped_accounts"]) == (3, 1)
-    for kind in ("balances", "collections"):
-        manifest, _ = read_partition(root, kind, day)
-        assert f"{manifest['records']} {kind} records, complete" in out
-        for item in manifest["files"]:
-            assert f"{item['name']}  ({item['records']} records" in out  # each file is shown
-    assert f"summary: {summary['nfts']} NFTs in {summary['collections']} collections" in out
+    days = sorted(p.name.removeprefix("dt=") for p in (root / "summary").iterdir())
+    assert len(days) == 2  # two days, with changes between them
+    for day in days:
+        _, (summary,) = read_partition(root, "summary", day)
+        assert (summary["accounts"], summary["skipped_accounts"]) == (3, 1)
+        for kind in ("balances", "collections"):
+            manifest, _ = read_partition(root, kind, day)
+            assert f"{manifest['records']} {kind} records, complete" in out
+            for item in manifest["files"]:
+                assert f"{item['name']}  ({item['records']} records" in out  # each file shown
+        assert f"summary: {summary['nfts']} NFTs in {summary['collections']} collections" in out
+    assert [p.suffix for p in (root / "balances" / f"dt={days[1]}").glob("part-*")] == [
+        ".parquet"
+    ] * 4  # the second day in Parquet
+    changes, _ = read_partition(root, "changes", days[1])
+    assert summary["changes"]["previous_day"] == days[0] == changes["previous_day"]
+    assert "changes, exactly those made between the days" in out
     assert ": NOT_DEPLOYED -> DEPLOYING\n" in out
     assert ": DEPLOYING -> DEPLOYED\n" in out
     assert out.rstrip().splitlines()[-1].startswith("Done in ")
