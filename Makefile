@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml Makefile
 
 # The shared rate budget's tests and benchmark (issue 12) start their own redis-server (the
 # Debian package) and Celery workers with Redis as their broker.
-CELERY := "apache-airflow-providers-celery==3.26.0"
+# celery 5.7 dropped celery.backends.database.retry, which the provider 3.26.0 imports.
+CELERY := "apache-airflow-providers-celery==3.26.0" "celery>=5.5,<5.7"
 
 redis-server:
 	@command -v redis-server >/dev/null || \
