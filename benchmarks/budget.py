@@ -38,7 +38,8 @@ CHILD = """
 import json, sys, threading, time
 from airflow_provider_loopring.hooks.loopring import LoopringHook
 from airflow_provider_loopring.exceptions import LoopringApiError
-start, calls, threads, account = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+start = float(sys.argv[1])
+calls, threads, account = (int(arg) for arg in sys.argv[2:5])
 hook = LoopringHook()
 hook.get_nft_balances(account_id=account, limit=1)  # set-up and the first token, not timed
 left, failed, lock = [calls - 1], [0], threading.Lock()
