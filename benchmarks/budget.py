@@ -8,7 +8,8 @@ together (a start time on the shared monotonic clock), each with four threads se
 
 - with ``rate_limit_conn_id`` (one budget for all four): achieved requests/s (the sandbox's
   request log: requests / the time from its first to its last) / 50, and the 429 answers;
-- without (each process its own 50/s): the same figures, to show what sharing prevents.
+- without (each process its own 50/s): requests sent (429s included) / 50, and the 429
+  answers, to show what sharing prevents.
 
 Then the cost of one token: the median of ``RedisBudget.reserve`` on loopback (Redis's
 ``EVALSHA`` round trip), and its share of a request's time (the median ``get_nft_balances``
@@ -159,7 +160,7 @@ def run(workdir: Path) -> list[Figure]:
         Figure("8. shared budget: 429 responses", shared[1], "<=", 0, digits=0),
         Figure("8. shared budget: failed calls", shared[2], "<=", 0, digits=0),
         Figure(
-            "8. per-process budgets: achieved / 50",
+            "8. per-process budgets: sent requests/s / 50",
             alone[0],
             note=f"the same load without rate_limit_conn_id, {alone[3]}",
             digits=3,
