@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -26,17 +25,13 @@ from airflow_provider_loopring.hooks.loopring import LoopringHook
 from airflow_provider_loopring.hooks.redis_budget import KEY_PREFIX, RedisBudget
 from airflow_provider_loopring.testing import Fault
 from tests.conftest import REDIS_PASSWORD, connection_json
+from tests.hooks.test_loopring import busiest_second_of_25_calls
 from tests.redis_server import RedisServer, free_port
 
 BALANCES = api.NFT_BALANCES
 FAST = api.RetryPolicy(max_retries=3, backoff=0.01, max_backoff=0.05)
 PATIENT = api.RetryPolicy(max_retries=20, backoff=0.1, max_backoff=0.3)
 RATE = 10.0
-
-
-def busiest_second(times: list[float]) -> int:
-    """The most requests in any one-second window."""
-    return max(sum(t <= u < t + 1.0 for u in times) for t in times)
 
 
 class Shared:
@@ -78,16 +73,7 @@ def balances_requests(sandbox):
 
 class TestOneBudgetForEveryone:
     def test_threads_of_a_hook_keep_to_the_rate(self, sandbox, shared, redis_server, account):
-        hook = LoopringHook()
-
-        def fetch(_):
-            return hook.get_nft_balances(account_id=account["accountId"], limit=1)
-
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(fetch, range(25)))
-        times = sorted(r.time for r in balances_requests(sandbox))
-        assert len(times) == 25
-        assert busiest_second(times) <= RATE + 1
+        assert busiest_second_of_25_calls(sandbox, LoopringHook(), account) <= RATE + 1
         # The tokens came from Redis: the budget's next free slot is kept there.
         import redis
 
