@@ -5,14 +5,24 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 AIRFLOW_VERSION ?= 3.3.2
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean redis-server
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode \
-		-e ".[s3,dev]" "apache-airflow==$(AIRFLOW_VERSION)" "apache-airflow-providers-http"
+		-e ".[s3,redis,dev]" "apache-airflow==$(AIRFLOW_VERSION)" "apache-airflow-providers-http" \
+		$(CELERY)
 	touch $(STAMP)
+
+# The shared rate budget's tests and benchmark (issue 12) start their own redis-server (the
+# Debian package) and Celery workers with Redis as their broker.
+# celery 5.7 dropped celery.backends.database.retry, which the provider 3.26.0 imports.
+CELERY := "apache-airflow-providers-celery==3.26.0" "celery>=5.5,<5.7"
+
+redis-server:
+	@command -v redis-server >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -21,7 +31,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) redis-server
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
@@ -29,7 +39,7 @@ test: lint typecheck pytest
 demo: $(STAMP)
 	$(BIN)/python -m airflow_provider_loopring.testing demo
 
-bench: $(STAMP)
+bench: $(STAMP) redis-server
 	$(BIN)/python -m benchmarks
 
 clean:

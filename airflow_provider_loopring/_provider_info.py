@@ -88,6 +88,13 @@ PROVIDER_INFO: dict[str, Any] = {
                     5,
                 ),
                 "timeout": _field("Timeout", "Seconds to wait for one response.", "number", 30),
+                # The shared rate budget (issue 12): a connection id, no default.
+                "rate_limit_conn_id": {
+                    "label": "Rate limit Redis connection",
+                    "description": "An Airflow connection to Redis: the requests per second "
+                    "become one budget for every worker and triggerer (the [redis] extra).",
+                    "schema": {"type": ["string", "null"]},
+                },
             },
         }
     ],

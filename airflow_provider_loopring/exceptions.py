@@ -134,3 +134,11 @@ class LoopringTriggerError(RuntimeError):
     AirflowException under ``soft_fail``, and a broken setup (a rejected key, an unknown
     account) must fail the task, not skip it.
     """
+
+
+class LoopringRateBudgetError(LoopringServerError):
+    """No token could be had from the shared rate budget (Redis): the request was not sent.
+
+    Retried like a 5xx, within the call's retry policy: a Redis that comes back in time costs
+    a delay, not the run.
+    """

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests.redis_server import RedisServer
+
 _HOME = Path(tempfile.mkdtemp(prefix="loopring-airflow-"))
 DAGS_FOLDER = _HOME / "dags"
 DAGS_FOLDER.mkdir()
@@ -33,6 +35,7 @@ os.environ.pop("AIRFLOW_CONN_LOOPRING_DEFAULT", None)
 
 # A realistic, distinctive key: short passwords are not masked by Airflow (see airflow-notes).
 TEST_API_KEY = "LoopringTestKey" + "q7Xv2Rk9Zt4Wm8Ny" * 3
+REDIS_PASSWORD = "RedisTestPassword" + "t3Hn8Vq5Lw2Pz6Ck" * 2
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +45,13 @@ def airflow_db() -> Path:
 
     db.initdb()
     return _HOME
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real redis-server on 127.0.0.1 at a free port for one test; it wants REDIS_PASSWORD."""
+    with RedisServer(tmp_path / "redis", password=REDIS_PASSWORD) as server:
+        yield server
 
 
 def connection_json(url: str, api_key: str, **extra: Any) -> str:

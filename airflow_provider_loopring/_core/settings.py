@@ -24,6 +24,9 @@ DEFAULT_HOST = "https://api3.loopring.io"
 
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # a page of 50 with metadata is ~150 kB
 
+# What Airflow itself accepts as a connection id (airflow.models.connection.RE_SANITIZE_CONN_ID).
+_CONN_ID = re.compile(r"[\w#!()\-.:/\\]{1,250}")
+
 
 # The one parse of a host, shared by both transports. Only characters every URL parser reads
 # alike: no userinfo, backslash, percent-escape, query, fragment, whitespace or non-ASCII.
@@ -51,6 +54,7 @@ class ConnectionSettings:
     timeout: float = 30.0
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_pages: int = DEFAULT_MAX_PAGES
+    rate_limit_conn_id: str | None = None
 
     @property
     def use_environment_proxies(self) -> bool:
@@ -76,6 +80,18 @@ def _number(
         expected = f"{'an integer' if integer else 'a finite number'} >= {minimum:g}"
         raise LoopringInvalidParameterError(f"connection extra {name!r}", expected, raw)
     return int(value) if integer else value
+
+
+def _conn_id(extra: Mapping[str, Any], name: str) -> str | None:
+    """An optional connection extra naming another Airflow connection."""
+    raw = extra.get(name)
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or not _CONN_ID.fullmatch(raw.strip()):
+        raise LoopringInvalidParameterError(
+            f"connection extra {name!r}", "the id of an Airflow connection (to Redis)", raw
+        )
+    return raw.strip()
 
 
 def _is_loopback(hostname: str) -> bool:
@@ -166,4 +182,5 @@ def connection_settings(
             extra, "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES, integer=True, minimum=1024
         ),
         max_pages=_number(extra, "max_pages", DEFAULT_MAX_PAGES, integer=True, minimum=1),
+        rate_limit_conn_id=_conn_id(extra, "rate_limit_conn_id"),
     )

@@ -1,18 +1,61 @@
-"""The process's rate budgets: one token bucket per connection and rate.
+"""Where a hook's tokens come from: the process's bucket, or a budget shared through Redis.
 
-Every hook on the same connection in a process takes its tokens from the same bucket, so the
-threads of an operator, or the triggers of a triggerer, share the connection's rate. State
-that lives as long as the process, kept here in the open rather than inside the core.
+Every hook on the same connection in a process takes its tokens from the same budget, so the
+threads of an operator, or the triggers of a triggerer, share the connection's rate. With the
+connection extra ``rate_limit_conn_id`` that budget lives in Redis (:mod:`.redis_budget`) and
+every process on every machine shares it. State that lives as long as the process, kept here
+in the open rather than inside the core.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Protocol
 
 from airflow_provider_loopring._core.ratelimit import TokenBucket
+from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
+
+if TYPE_CHECKING:
+    from airflow_provider_loopring import _core as core
 
 _buckets: dict[tuple[str, float], TokenBucket] = {}
+_budgets: dict[tuple[str, float, str], RateBudget] = {}
 _lock = threading.Lock()
+
+
+class RateBudget(Protocol):
+    """Tokens for one connection's requests; sync for tasks, async for triggers.
+
+    ``reserve`` books the next slot and returns the seconds to wait for it; ``pause`` holds
+    every caller back (a 429's Retry-After). ``request`` is the call that waits, for errors.
+    """
+
+    def reserve(self, request: core.ApiRequest) -> float: ...
+
+    async def areserve(self, request: core.ApiRequest) -> float: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+    async def apause(self, seconds: float) -> None: ...
+
+
+class ProcessBudget:
+    """The connection's token bucket in this process (the default: nothing to reach)."""
+
+    def __init__(self, bucket: TokenBucket) -> None:
+        self.bucket = bucket
+
+    def reserve(self, request: core.ApiRequest) -> float:
+        return self.bucket.reserve()
+
+    async def areserve(self, request: core.ApiRequest) -> float:
+        return self.bucket.reserve()
+
+    def pause(self, seconds: float) -> None:
+        self.bucket.pause(seconds)
+
+    async def apause(self, seconds: float) -> None:
+        self.bucket.pause(seconds)
 
 
 def shared_bucket(key: str, rate: float) -> TokenBucket:
@@ -22,3 +65,30 @@ def shared_bucket(key: str, rate: float) -> TokenBucket:
         if bucket is None:
             bucket = _buckets[(key, rate)] = TokenBucket(rate)
         return bucket
+
+
+def connection_budget(key: str, settings: core.ConnectionSettings) -> RateBudget:
+    """The budget of connection ``key``: in Redis when its settings name a Redis connection.
+
+    :raises LoopringInvalidParameterError: ``rate_limit_conn_id`` is set but redis-py is not
+        installed (the ``[redis]`` extra); raised before any request.
+    """
+    rate, redis_conn_id = settings.requests_per_second, settings.rate_limit_conn_id
+    if redis_conn_id is None:
+        return ProcessBudget(shared_bucket(key, rate))
+    try:
+        from airflow_provider_loopring.hooks.redis_budget import RedisBudget
+    except ModuleNotFoundError as exc:
+        if exc.name != "redis":
+            raise
+        raise LoopringInvalidParameterError(
+            "connection extra 'rate_limit_conn_id'",
+            "redis-py installed to share the rate budget through Redis: "
+            "pip install 'airflow-provider-loopring[redis]'",
+            redis_conn_id,
+        ) from None
+    with _lock:  # one budget, so one Redis connection pool, per connection and process
+        budget = _budgets.get((key, rate, redis_conn_id))
+        if budget is None:
+            budget = _budgets[(key, rate, redis_conn_id)] = RedisBudget(key, rate, redis_conn_id)
+        return budget

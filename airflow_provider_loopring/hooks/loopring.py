@@ -25,7 +25,7 @@ from airflow_provider_loopring.exceptions import (
     LoopringInvalidParameterError,
     LoopringRateLimitError,
 )
-from airflow_provider_loopring.hooks.budget import shared_bucket
+from airflow_provider_loopring.hooks.budget import RateBudget, connection_budget
 from airflow_provider_loopring.hooks.listings import BALANCES, COLLECTIONS, Listing, PageReader
 from airflow_provider_loopring.hooks.transport import new_session, reason, response_body, tls
 from airflow_provider_loopring.models import (
@@ -54,10 +54,12 @@ class LoopringHook(BaseHook):
 
     The connection's host is the API's base URL (default ``https://api3.loopring.io``), its
     password the API key. Extras: ``requests_per_second`` (default 5; the client-side limit,
-    shared by every hook on this connection in the process), ``max_retries`` (default 5),
-    ``timeout`` (seconds for a whole request, body included, default 30),
-    ``max_response_bytes`` (the largest decoded body, default 32 MiB) and ``max_pages``
-    (the most pages of one listing, default 10,000).
+    shared by every hook on this connection in the process), ``rate_limit_conn_id`` (an
+    Airflow connection to Redis: then that limit is one budget for every process on every
+    machine; needs the ``[redis]`` extra), ``max_retries`` (default 5), ``timeout`` (seconds
+    for a whole request, body included, default 30), ``max_response_bytes`` (the largest
+    decoded body, default 32 MiB) and ``max_pages`` (the most pages of one listing, default
+    10,000).
 
     :param loopring_conn_id: the Airflow connection to use.
     :param retry_policy: overrides the backoff of retried calls (429, 5xx, network errors):
@@ -120,9 +122,9 @@ class LoopringHook(BaseHook):
         return self._retry_policy
 
     @cached_property
-    def _bucket(self) -> core.TokenBucket:
-        key = f"{self.loopring_conn_id}@{self.settings.base_url}"
-        return shared_bucket(key, self.settings.requests_per_second)
+    def _budget(self) -> RateBudget:
+        """Where tokens come from: this process's bucket, or Redis (``rate_limit_conn_id``)."""
+        return connection_budget(f"{self.loopring_conn_id}@{self.settings.base_url}", self.settings)
 
     def _headers(self, request: core.ApiRequest) -> dict[str, str]:
         headers = {
@@ -141,8 +143,6 @@ class LoopringHook(BaseHook):
 
     def _after_failure(self, error: LoopringApiError, attempts: core.Attempts) -> float:
         wait = attempts.wait_after(error)
-        if isinstance(error, LoopringRateLimitError):
-            self._bucket.pause(wait)  # every caller on this connection backs off, not just us
         self.log.warning(
             "%s Retrying (try %d of %d) in %.2f s.",
             error,
@@ -174,13 +174,17 @@ class LoopringHook(BaseHook):
             transport's errors are (a page that contradicts its totalNum may be asked again).
         """
         attempts = core.Attempts(self.retry_policy)
+        _ = self.session  # imports and set-up before the first token: a slot waits for nothing
         while True:
-            time.sleep(self._bucket.reserve())
             try:
+                time.sleep(self._budget.reserve(request))  # no token, no request
                 body = self._send(request)
                 return body if parse is None else parse(body)
             except LoopringApiError as error:
-                time.sleep(self._after_failure(error, attempts))
+                wait = self._after_failure(error, attempts)
+                if isinstance(error, LoopringRateLimitError):
+                    self._budget.pause(wait)  # every caller on this connection backs off
+                time.sleep(wait)
 
     def _send(self, request: core.ApiRequest) -> Any:
         import requests
@@ -242,13 +246,17 @@ class LoopringHook(BaseHook):
         """The async twin of :meth:`call`: same decisions, httpx instead of requests."""
         settings = await self.asettings()
         attempts = core.Attempts(self.retry_policy)
+        self._client(settings)  # as in call(): set up before the first token
         while True:
-            await asyncio.sleep(self._bucket.reserve())
             try:
+                await asyncio.sleep(await self._budget.areserve(request))
                 body = await self._asend(request, settings)
                 return body if parse is None else parse(body)
             except LoopringApiError as error:
-                await asyncio.sleep(self._after_failure(error, attempts))
+                wait = self._after_failure(error, attempts)
+                if isinstance(error, LoopringRateLimitError):
+                    await self._budget.apause(wait)
+                await asyncio.sleep(wait)
 
     async def _asend(self, request: core.ApiRequest, settings: core.ConnectionSettings) -> Any:
         import httpx
@@ -268,16 +276,7 @@ class LoopringHook(BaseHook):
     async def _aexchange(
         self, request: core.ApiRequest, settings: core.ConnectionSettings
     ) -> tuple[int, Mapping[str, str], bytes]:
-        import httpx
-
-        if self._async_client is None:
-            self._async_client = httpx.AsyncClient(
-                timeout=settings.timeout,
-                verify=tls(),
-                follow_redirects=False,
-                trust_env=settings.use_environment_proxies,
-            )
-        async with self._async_client.stream(
+        async with self._client(settings).stream(
             "GET",
             settings.base_url + request.path,
             params=dict(request.params),
@@ -287,6 +286,19 @@ class LoopringHook(BaseHook):
             async for chunk in response.aiter_raw(core.CHUNK):
                 body.feed(chunk)
         return response.status_code, response.headers, body.read()
+
+    def _client(self, settings: core.ConnectionSettings) -> httpx.AsyncClient:
+        """The hook's async client, made on first use (httpx and TLS set-up take time)."""
+        import httpx
+
+        if self._async_client is None:
+            self._async_client = httpx.AsyncClient(
+                timeout=settings.timeout,
+                verify=tls(),
+                follow_redirects=False,
+                trust_env=settings.use_environment_proxies,
+            )
+        return self._async_client
 
     async def aclose(self) -> None:
         """Close the async client (triggers call this when they finish)."""

@@ -2,6 +2,7 @@
 
 Each component is its own `airflow` process (LocalExecutor, sqlite) in its own process group,
 with a throwaway AIRFLOW_HOME; the test reads the metadata database read-only to follow runs.
+With the CeleryExecutor (`celery_env`), `start_celery_worker` adds `airflow celery worker`s.
 Everything listens on 127.0.0.1 only: the API server on a free port, and the log servers of
 the scheduler and triggerer are not started (every process shares the local log folder).
 """
@@ -60,6 +61,7 @@ class AirflowDeployment:
         self.db_path = home / "airflow.db"
         self.env = self._environment(dags_folder, env)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.started: list[str] = []  # every component's name, in order, also after stop()
 
     def _environment(self, dags_folder: Path, extra: dict[str, str]) -> dict[str, str]:
         from cryptography.fernet import Fernet
@@ -106,16 +108,33 @@ class AirflowDeployment:
             "api-server": ["api-server", "--host", "127.0.0.1", "--port", str(self.port)],
         }
         for name in components:
-            # Appended: a restarted component keeps its first run's lines.
-            with open(self.log_file(name), "ab") as log:  # the child keeps its own handle
-                self.processes[name] = subprocess.Popen(
-                    [AIRFLOW, *commands[name]],
-                    env=self.env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
+            self._spawn(name, commands[name], self.env)
+
+    def start_celery_worker(
+        self, name: str, queues: Sequence[str], concurrency: int, env: dict[str, str]
+    ) -> None:
+        """An `airflow celery worker` called `name` taking tasks from `queues`.
+
+        :param env: added to the deployment's environment for this worker only.
+        """
+        command = ["celery", "worker", "--celery-hostname", f"{name}@127.0.0.1"]
+        command += ["--queues", ",".join(queues), "--concurrency", str(concurrency)]
+        command += ["--skip-serve-logs", "--without-mingle", "--without-gossip"]
+        self._spawn(name, command, {**self.env, **env})
+
+    def _spawn(self, name: str, command: Sequence[str], env: dict[str, str]) -> None:
+        # Appended: a restarted component keeps its first run's lines.
+        with open(self.log_file(name), "ab") as log:  # the child keeps its own handle
+            self.processes[name] = subprocess.Popen(
+                [AIRFLOW, *command],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        if name not in self.started:  # a restart keeps its place
+            self.started.append(name)
 
     def stop(self) -> None:
         """SIGTERM every process group we started, then SIGKILL what is left after a grace."""
@@ -144,7 +163,7 @@ class AirflowDeployment:
 
     def logs(self) -> list[Path]:
         """Every log the deployment wrote: the components' output and the task logs."""
-        return [self.log_file(name) for name in COMPONENTS] + sorted(
+        return [self.log_file(name) for name in self.started] + sorted(
             path for path in (self.home / "logs").rglob("*") if path.is_file()
         )
 
@@ -230,7 +249,7 @@ class AirflowDeployment:
         if self.db_path.exists():
             for filename, stacktrace in self.query("SELECT filename, stacktrace FROM import_error"):
                 parts.append(f"import error in {filename}:\n{stacktrace}")
-        for name in COMPONENTS:
+        for name in self.started:
             log = self.log_file(name)
             if log.exists():
                 tail = log.read_text(errors="replace").splitlines()[-lines:]
@@ -241,6 +260,33 @@ class AirflowDeployment:
                 tail = "\n".join(text.splitlines()[-lines:])
                 parts.append(f"--- errors in {task_log.relative_to(self.home)}:\n{tail}")
         return "\n".join(parts)
+
+
+def celery_env(broker_url: str, result_backend: str) -> dict[str, str]:
+    """The environment of a deployment on the CeleryExecutor (the Celery provider)."""
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": result_backend,
+    }
+
+
+def processes_of(home: Path) -> list[int]:
+    """Live processes (not zombies) whose environment has AIRFLOW_HOME=`home`: whatever a
+    deployment started, in any process group (task processes make groups of their own)."""
+    marker = f"AIRFLOW_HOME={home}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if state != "Z" and marker in environ:
+            found.append(int(proc.name))
+    return found
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
