@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 from airflow.sdk import BaseOperator
 
 from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
+from airflow_provider_loopring.fail_fast import fail_fast, with_retry_policy
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -179,6 +180,10 @@ class LoopringAccountsOperator(BaseOperator):
     :param checkpoint_interval: with ``output_path``, seconds between two saves of the
         finished accounts (a hard kill loses at most the accounts finished since the last).
     :param loopring_conn_id: the Loopring connection (API key as its password).
+    :param kwargs: ``BaseOperator``'s. ``retry_policy`` defaults to
+        :class:`~airflow_provider_loopring.fail_fast.LoopringRetryPolicy` (Airflow 3.3+): a
+        rejected key, an unknown account or a misshaped response fails the task without
+        its ``retries``; 429, 5xx and network errors keep them.
     """
 
     def __init__(
@@ -199,7 +204,7 @@ class LoopringAccountsOperator(BaseOperator):
         loopring_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**with_retry_policy(kwargs))
         self.account_id = account_id
         self.address = address
         self.accounts = accounts
@@ -275,6 +280,10 @@ class LoopringAccountsOperator(BaseOperator):
     # --- running ---------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
+        with fail_fast():
+            return self._execute(context)
+
+    def _execute(self, context: Context) -> Any:
         from airflow_provider_loopring.hooks.loopring import LoopringHook
         from airflow_provider_loopring.hooks.memory import hold_mmap_threshold
 
