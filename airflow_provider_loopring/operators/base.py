@@ -17,7 +17,7 @@ import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, TypeVar
 
 from airflow.sdk import BaseOperator
 
@@ -25,6 +25,7 @@ from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
 from airflow_provider_loopring.fail_fast import fail_fast, with_retry_policy
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
     from airflow_provider_loopring._core import Pager
@@ -535,6 +536,44 @@ class LoopringAccountsOperator(BaseOperator):
                     future.cancel()
                 raise
         return [future.result() for future in futures]
+
+    # --- OpenLineage (called by the OpenLineage provider only, when it is installed) --------
+
+    # The endpoint the operator reads, and the (name, type) columns of the records it writes.
+    _endpoint: ClassVar[str]
+    _columns: ClassVar[tuple[tuple[str, str], ...]]
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """The endpoint read, the accounts (a run facet) and the object to be written."""
+        return self._lineage()
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """As on start: what was read and written is known from the arguments.
+
+        :param task_instance: the finished task instance (unused).
+        """
+        return self._lineage()
+
+    def _lineage(self) -> OperatorLineage:
+        from airflow_provider_loopring.operators import _lineage
+
+        accounts = check_accounts(self.account_id, self.address, self.accounts)
+        return _lineage.operator_lineage(
+            base_url=self._loopring_hook().settings.base_url,
+            endpoint=self._endpoint,
+            accounts=[value for _, value in accounts],
+            filters=self._filters(),
+            output_path=self.output_path,
+            columns=self._columns,
+        )
+
+    def _loopring_hook(self) -> LoopringHook:
+        """The hook of the run, or (before it) one reading the same connection."""
+        if self._hook is None:
+            from airflow_provider_loopring.hooks.loopring import LoopringHook
+
+            return LoopringHook(loopring_conn_id=self.loopring_conn_id)
+        return self._hook
 
 
 def _map_index(context: Context) -> int:
