@@ -18,7 +18,7 @@ def _modules(role: str) -> list[dict[str, Any]]:
     ]
 
 
-def _field(label: str, description: str, kind: str, default: float) -> dict[str, Any]:
+def _field(label: str, description: str, kind: str, default: float | None) -> dict[str, Any]:
     return {
         "label": label,
         "description": description,
@@ -42,6 +42,10 @@ PROVIDER_INFO: dict[str, Any] = {
     "operators": _modules("operators"),
     "sensors": _modules("sensors"),
     "triggers": _modules("triggers"),
+    "extra-links": [
+        "airflow_provider_loopring.links.loopring.LoopringAccountLink",
+        "airflow_provider_loopring.links.loopring.LoopringCollectionLink",
+    ],
     "connection-types": [
         {
             "connection-type": "loopring",
@@ -70,6 +74,13 @@ PROVIDER_INFO: dict[str, Any] = {
                     5,
                 ),
                 "timeout": _field("Timeout", "Seconds to wait for one response.", "number", 30),
+                "explorer_url": _field(
+                    "Explorer URL",
+                    "Where the tasks' extra links point; empty: https://explorer.loopring.io "
+                    "for the mainnet API, no link for other hosts.",
+                    "string",
+                    None,
+                ),
             },
         }
     ],

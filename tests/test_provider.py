@@ -30,7 +30,12 @@ def test_connection_form():
     assert set(behaviour["hidden-fields"]) == {"schema", "login", "port"}
     assert behaviour["relabeling"]["password"] == "API Key"
     assert behaviour["placeholders"]["host"] == "https://api3.loopring.io"
-    assert set(conn["conn-fields"]) == {"requests_per_second", "max_retries", "timeout"}
+    assert set(conn["conn-fields"]) == {
+        "requests_per_second",
+        "max_retries",
+        "timeout",
+        "explorer_url",
+    }
 
 
 def test_the_airflow_cli_lists_the_provider_and_its_hook(tmp_path):

@@ -23,6 +23,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
 from airflow_provider_loopring.fail_fast import fail_fast, with_retry_policy
+from airflow_provider_loopring.links.loopring import EXTRA_LINKS
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -186,6 +187,9 @@ class LoopringAccountsOperator(BaseOperator):
         rejected key, an unknown account or a misshaped response fails the task without
         its ``retries``; 429, 5xx and network errors keep them.
     """
+
+    # The account (and collection) in Loopring's explorer, built from the connection's host.
+    operator_extra_links = EXTRA_LINKS
 
     def __init__(
         self,

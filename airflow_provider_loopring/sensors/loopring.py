@@ -16,6 +16,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, A
 
 from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
 from airflow_provider_loopring.fail_fast import fail_fast, with_retry_policy
+from airflow_provider_loopring.links.loopring import EXTRA_LINKS
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -43,6 +44,7 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
     """
 
     ui_color = "#c7e6f9"
+    operator_extra_links = EXTRA_LINKS
 
     def __init__(
         self,
