@@ -20,7 +20,7 @@ def _modules(role: str, *names: str) -> list[dict[str, Any]]:
     ]
 
 
-def _field(label: str, description: str, kind: str, default: float) -> dict[str, Any]:
+def _field(label: str, description: str, kind: str, default: float | None) -> dict[str, Any]:
     return {
         "label": label,
         "description": description,
@@ -60,6 +60,10 @@ PROVIDER_INFO: dict[str, Any] = {
             "factory": "airflow_provider_loopring.assets.loopring.create_asset",
         }
     ],
+    "extra-links": [
+        "airflow_provider_loopring.links.loopring.LoopringAccountLink",
+        "airflow_provider_loopring.links.loopring.LoopringCollectionLink",
+    ],
     "connection-types": [
         {
             "connection-type": "loopring",
@@ -95,6 +99,13 @@ PROVIDER_INFO: dict[str, Any] = {
                     "become one budget for every worker and triggerer (the [redis] extra).",
                     "schema": {"type": ["string", "null"]},
                 },
+                "explorer_url": _field(
+                    "Explorer URL",
+                    "Where the tasks' extra links point; empty: https://explorer.loopring.io "
+                    "for the mainnet API, no link for other hosts.",
+                    "string",
+                    None,
+                ),
             },
         }
     ],

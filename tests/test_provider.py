@@ -35,6 +35,7 @@ def test_connection_form():
         "max_retries",
         "timeout",
         "rate_limit_conn_id",
+        "explorer_url",
     }
 
 

@@ -17,13 +17,16 @@ import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, TypeVar
 
 from airflow.sdk import BaseOperator
 
 from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
+from airflow_provider_loopring.fail_fast import fail_fast, with_retry_policy
+from airflow_provider_loopring.links.loopring import EXTRA_LINKS
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
     from airflow_provider_loopring._core import Pager
@@ -208,10 +211,16 @@ class LoopringAccountsOperator(BaseOperator):
     :param checkpoint_interval: with ``output_path``, seconds between two saves of the
         finished accounts (a hard kill loses at most the accounts finished since the last).
     :param loopring_conn_id: the Loopring connection (API key as its password).
+    :param kwargs: ``BaseOperator``'s. ``retry_policy`` defaults to
+        :class:`~airflow_provider_loopring.fail_fast.LoopringRetryPolicy` (Airflow 3.3+): a
+        rejected key, an unknown account or a misshaped response fails the task without
+        its ``retries``; 429, 5xx and network errors keep them.
     """
 
     # Which declared schema Parquet output uses (storage.schemas): set by each operator.
     record_kind: str = ""
+    # The account (and collection) in Loopring's explorer, built from the connection's host.
+    operator_extra_links = EXTRA_LINKS
 
     def __init__(
         self,
@@ -232,7 +241,7 @@ class LoopringAccountsOperator(BaseOperator):
         loopring_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**with_retry_policy(kwargs))
         self.account_id = account_id
         self.address = address
         self.accounts = accounts
@@ -310,6 +319,10 @@ class LoopringAccountsOperator(BaseOperator):
     # --- running ---------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
+        with fail_fast():
+            return self._execute(context)
+
+    def _execute(self, context: Context) -> Any:
         from airflow_provider_loopring.hooks.loopring import LoopringHook
         from airflow_provider_loopring.hooks.memory import hold_mmap_threshold
 
@@ -583,6 +596,44 @@ class LoopringAccountsOperator(BaseOperator):
                     future.cancel()
                 raise
         return [future.result() for future in futures]
+
+    # --- OpenLineage (called by the OpenLineage provider only, when it is installed) --------
+
+    # The endpoint the operator reads, and the (name, type) columns of the records it writes.
+    _endpoint: ClassVar[str]
+    _columns: ClassVar[tuple[tuple[str, str], ...]]
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """The endpoint read, the accounts (a run facet) and the object to be written."""
+        return self._lineage()
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """As on start: what was read and written is known from the arguments.
+
+        :param task_instance: the finished task instance (unused).
+        """
+        return self._lineage()
+
+    def _lineage(self) -> OperatorLineage:
+        from airflow_provider_loopring.operators import _lineage
+
+        accounts = check_accounts(self.account_id, self.address, self.accounts)
+        return _lineage.operator_lineage(
+            base_url=self._loopring_hook().settings.base_url,
+            endpoint=self._endpoint,
+            accounts=[value for _, value in accounts],
+            filters=self._filters(),
+            output_path=self.output_path,
+            columns=self._columns,
+        )
+
+    def _loopring_hook(self) -> LoopringHook:
+        """The hook of the run, or (before it) one reading the same connection."""
+        if self._hook is None:
+            from airflow_provider_loopring.hooks.loopring import LoopringHook
+
+            return LoopringHook(loopring_conn_id=self.loopring_conn_id)
+        return self._hook
 
 
 def _map_index(context: Context) -> int:

@@ -15,6 +15,8 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
 from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
+from airflow_provider_loopring.fail_fast import fail_fast, with_retry_policy
+from airflow_provider_loopring.links.loopring import EXTRA_LINKS
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -37,9 +39,12 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
         is in one of these (with ``soft_fail`` it is skipped, as the base sensor does).
     :param deferrable: check once, then wait in the triggerer instead of a worker slot.
     :param loopring_conn_id: the Loopring connection.
+    :param kwargs: ``BaseSensorOperator``'s; ``retry_policy`` defaults to
+        :class:`~airflow_provider_loopring.fail_fast.LoopringRetryPolicy`, as for the operators.
     """
 
     ui_color = "#c7e6f9"
+    operator_extra_links = EXTRA_LINKS
 
     def __init__(
         self,
@@ -50,7 +55,7 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
         loopring_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**with_retry_policy(kwargs))
         from airflow_provider_loopring._core import check_flag
         from airflow_provider_loopring._core.deployment_wait import check_status_sets
 
@@ -98,7 +103,8 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
             # Absolute, and from the first try of a reschedule: the trigger keeps it across
             # triggerer restarts, so the wait never lasts longer than ``timeout``.
             self._deadline = self._started_at(context) + self.timeout
-        return super().execute(context)
+        with fail_fast():
+            return super().execute(context)
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One check; the base sensor's loop handles waiting, timeout and soft_fail."""

@@ -70,7 +70,9 @@ def staging_of(folder: Path) -> list[Path]:
     return sorted(path for path in folder.rglob("*") if ".staging" in str(path))
 
 
-RETRY = "retries=1, retry_delay=0, max_workers=1, checkpoint_interval=0"
+# retry_policy=None: the injected error would fail the task at once (it is no transient one),
+# and these tests are about what a retry does, whatever failed the try before it.
+RETRY = "retries=1, retry_delay=0, retry_policy=None, max_workers=1, checkpoint_interval=0"
 
 
 @pytest.mark.parametrize("output_format", ["jsonl", "parquet"])

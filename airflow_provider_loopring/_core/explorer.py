@@ -1,0 +1,41 @@
+"""Where Loopring's explorer shows an account or a collection, from a connection's host.
+
+Loopring's explorer (https://explorer.loopring.io) shows mainnet only: ``/account/<id or
+0x address>`` and ``/collections/<contract address>``. We know of no public explorer of the
+test net (uat2.loopring.io), so a connection to it, to the sandbox or to a proxy has no
+link unless its extra ``explorer_url`` names one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from airflow_provider_loopring._core.settings import DEFAULT_HOST, base_url
+
+MAINNET_EXPLORER = "https://explorer.loopring.io"
+_EXPLORERS = {DEFAULT_HOST: MAINNET_EXPLORER}
+
+
+def explorer_url(api_url: str, extra: Mapping[str, Any]) -> str | None:
+    """The explorer for a connection: its ``explorer_url`` extra, else the one of its host.
+
+    :param api_url: the connection's base URL (:func:`..settings.base_url`).
+    :param extra: the connection's extras; ``explorer_url`` is checked as the host is
+        (https, or http to a loopback host).
+    :return: the explorer's base URL, or None when none is known.
+    """
+    given = extra.get("explorer_url")
+    if given:
+        return base_url(str(given))
+    return _EXPLORERS.get(api_url)
+
+
+def account_page(explorer: str, account: object) -> str:
+    """:param account: an account id or an owner address."""
+    return f"{explorer}/account/{str(account).lower()}"
+
+
+def collection_page(explorer: str, contract_address: str) -> str:
+    """:param contract_address: the collection's contract (token) address."""
+    return f"{explorer}/collections/{contract_address.lower()}"

@@ -1,0 +1,108 @@
+"""Which failures another try of a task cannot cure, and how the tasks tell Airflow so.
+
+A rejected key, an unknown account, a wrong argument or a response of the wrong shape give
+the same answer on every try: the operators and sensors fail at once on those, without the
+task's ``retries``; 429, 5xx and network errors keep them (the hook has already retried
+within the try, but a later try may still find Loopring well again).
+
+On Airflow 3.3+ this is the task's ``retry_policy`` (:class:`LoopringRetryPolicy`, the default
+of every Loopring operator and sensor): the task fails with the error as raised, so
+``on_failure_callback`` sees the ``LoopringAuthError`` itself. Older Airflow has no retry
+policy: there :func:`fail_fast` turns such an error into an ``AirflowFailException``.
+
+Imported by the operator and sensor modules at DAG parse time: only ``airflow.sdk`` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk.exceptions import AirflowFailException
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+try:  # Airflow 3.3+
+    from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
+except ImportError:  # pragma: no cover - Airflow 3.1 and 3.2
+    RetryPolicy = None  # type: ignore[assignment,misc]
+
+HAS_RETRY_POLICY = RetryPolicy is not None
+
+
+def retry_can_help(error: BaseException) -> bool:
+    """Whether another try of the task may succeed after ``error``.
+
+    :param error: what the try raised.
+    :return: False for a Loopring error that is not ``retryable`` (auth, not found, a
+        misshaped response) and for an invalid argument; True for anything else.
+    """
+    from airflow_provider_loopring.exceptions import (
+        LoopringApiError,
+        LoopringInvalidParameterError,
+    )
+
+    if isinstance(error, LoopringApiError):
+        return error.retryable
+    return not isinstance(error, LoopringInvalidParameterError)
+
+
+if RetryPolicy is not None:
+
+    class LoopringRetryPolicy(RetryPolicy):
+        """Fail a Loopring task at once on an error another try cannot cure (Airflow 3.3+).
+
+        Anything else gets the task's own retry behaviour (``retries``, ``retry_delay``).
+        """
+
+        def evaluate(
+            self,
+            exception: BaseException,
+            try_number: int,
+            max_tries: int,
+            context: Context | None = None,
+        ) -> RetryDecision:
+            """:param exception: what the try raised; the other parameters are Airflow's."""
+            if retry_can_help(exception):
+                return RetryDecision.default()
+            return RetryDecision.fail(
+                f"{type(exception).__name__}: another try would get the same answer"
+            )
+
+        def serialize(self) -> dict[str, Any]:
+            return {"__type": "LoopringRetryPolicy"}
+
+        @classmethod
+        def deserialize(cls, data: dict[str, Any]) -> LoopringRetryPolicy:
+            return cls()
+
+        def __eq__(self, other: object) -> bool:
+            return type(other) is type(self)
+
+        def __hash__(self) -> int:
+            return hash(type(self))
+
+
+def with_retry_policy(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``BaseOperator`` keyword arguments with our retry policy, unless one was given.
+
+    :param kwargs: the task's keyword arguments, with the merged ``default_args`` of the
+        task and its DAG; a ``retry_policy`` given in either (also ``None``) wins.
+    """
+    given = "retry_policy" in kwargs or "retry_policy" in (kwargs.get("default_args") or {})
+    if RetryPolicy is not None and not given:
+        kwargs["retry_policy"] = LoopringRetryPolicy()
+    return kwargs
+
+
+@contextmanager
+def fail_fast() -> Iterator[None]:
+    """Where Airflow has no retry policy: an error retries cannot cure fails the task at once."""
+    try:
+        yield
+    except Exception as error:
+        if HAS_RETRY_POLICY or retry_can_help(error) or isinstance(error, AirflowFailException):
+            raise
+        raise AirflowFailException(str(error)) from error

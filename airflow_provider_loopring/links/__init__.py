@@ -1,0 +1,1 @@
+"""Extra links of the Loopring operators and sensors."""

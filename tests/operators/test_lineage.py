@@ -1,0 +1,149 @@
+"""OpenLineage: the operators' inputs, outputs and facets, in the events of a real DAG run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_loopring.models import CollectionBalance, NftBalance
+from airflow_provider_loopring.operators._columns import BALANCE_COLUMNS, COLLECTION_COLUMNS
+from airflow_provider_loopring.operators._lineage import endpoint_dataset, object_dataset
+from tests.conftest import connection_json
+
+pytest.importorskip("airflow.providers.openlineage")
+
+BALANCES = "/api/v3/user/nft/balances"
+COLLECTIONS = "/api/v3/user/collection/details"
+RUN = Path(__file__).with_name("lineage_run.py")
+
+
+def test_the_columns_are_the_models_fields():
+    assert [name for name, _ in BALANCE_COLUMNS] == [f.key for f in NftBalance._FIELDS]
+    assert [name for name, _ in COLLECTION_COLUMNS] == [
+        *(f.key for f in CollectionBalance._FIELDS),
+        "accountId",
+    ]
+
+
+def test_datasets_are_named_as_openlineage_names_them():
+    s3 = object_dataset("s3://bucket/loopring/balances.jsonl", BALANCE_COLUMNS)
+    assert (s3.namespace, s3.name) == ("s3://bucket", "loopring/balances.jsonl")
+    local = object_dataset("file:///data/out.json", COLLECTION_COLUMNS)
+    assert (local.namespace, local.name) == ("file", "/data/out.json")
+    assert [field.name for field in local.facets["schema"].fields] == [
+        "collection",
+        "count",
+        "accountId",
+    ]
+    api = endpoint_dataset("https://api3.loopring.io", BALANCES)
+    assert (api.namespace, api.name) == ("loopring://api3.loopring.io", BALANCES)
+
+
+DAG = """
+import pendulum
+from airflow.sdk import DAG
+from airflow_provider_loopring.operators.loopring import (
+    LoopringCollectionsOperator,
+    LoopringNftBalancesOperator,
+)
+
+with DAG("loopring_lineage", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+    LoopringNftBalancesOperator(
+        task_id="balances", accounts=[FIRST, "OWNER"], output_path="file://OUT/balances.jsonl"
+    )
+    LoopringCollectionsOperator(
+        task_id="collections", account_id=FIRST, output_path="file://OUT/collections.json",
+        output_format="json",
+    )
+    LoopringNftBalancesOperator(task_id="to_xcom", account_id=FIRST, metadata=True)
+"""
+
+
+@pytest.mark.loopring_sandbox(accounts=2, nfts_per_account=3, collections_per_account=1)
+def test_a_dag_run_reports_what_each_task_read_and_wrote(loopring_sandbox, tmp_path):
+    first, second = loopring_sandbox.accounts
+    out = tmp_path / "out"
+    dag_file = tmp_path / "dags" / "loopring_lineage.py"
+    dag_file.parent.mkdir()
+    source = DAG.replace("FIRST", str(first["accountId"])).replace("OWNER", second["owner"])
+    dag_file.write_text(source.replace("OUT", str(out)))
+    events_file = tmp_path / "events.jsonl"
+    home = tmp_path / "home"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
+        AIRFLOW__CORE__DAGS_FOLDER=str(dag_file.parent),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__OPENLINEAGE__TRANSPORT=json.dumps(
+            {"type": "file", "log_file_path": str(events_file), "append": True}
+        ),
+        AIRFLOW__OPENLINEAGE__NAMESPACE="loopring-tests",
+        AIRFLOW_CONN_LOOPRING_DEFAULT=connection_json(
+            loopring_sandbox.url, loopring_sandbox.api_key
+        ),
+    )
+    done = subprocess.run(
+        [sys.executable, str(RUN), str(dag_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "DAG RUN STATE success" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
+    text = events_file.read_text()
+    assert loopring_sandbox.api_key not in text
+    events = [json.loads(line) for line in text.splitlines() if line.strip()]
+    complete = {
+        event["job"]["name"].rsplit(".", 1)[-1]: event
+        for event in events
+        if event["eventType"] == "COMPLETE" and "." in event["job"]["name"]
+    }
+    host = f"loopring://{loopring_sandbox.url.split('://', 1)[1]}"
+
+    balances = complete["balances"]
+    assert _names(balances["inputs"]) == [(host, BALANCES)]
+    assert _names(balances["outputs"]) == [("file", f"{out}/balances.jsonl")]
+    schema = balances["outputs"][0]["facets"]["schema"]["fields"]
+    assert [field["name"] for field in schema] == [name for name, _ in BALANCE_COLUMNS]
+    facet = balances["run"]["facets"]["loopring"]
+    assert facet["accounts"] == [str(first["accountId"]), second["owner"]]
+    assert facet["filters"] == {"non_zero": True, "metadata": False}
+
+    collections = complete["collections"]
+    assert _names(collections["inputs"]) == [(host, COLLECTIONS)]
+    assert _names(collections["outputs"]) == [("file", f"{out}/collections.json")]
+
+    to_xcom = complete["to_xcom"]
+    assert _names(to_xcom["inputs"]) == [(host, BALANCES)]
+    assert to_xcom["outputs"] == []
+    started = [event for event in events if event["eventType"] == "START"]
+    assert any(_names(event["inputs"]) == [(host, BALANCES)] for event in started)
+
+
+def _names(datasets):
+    return [(dataset["namespace"], dataset["name"]) for dataset in datasets]
+
+
+def test_the_operator_modules_do_not_import_openlineage():
+    # Airflow itself reads the provider's get_provider_info; the client and our facets stay out.
+    code = textwrap.dedent(
+        """
+        import sys
+        import airflow_provider_loopring.operators.loopring
+        import airflow_provider_loopring.sensors.loopring
+        lineage = ("openlineage", "airflow.providers.openlineage.extractors",
+                   "airflow_provider_loopring.operators._lineage")
+        print(sorted(m for m in sys.modules if m.startswith(lineage)))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "[]"

@@ -1,0 +1,130 @@
+"""Fail fast where a retry cannot help: the retry policy, its fallback, and a real DAG run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_loopring import fail_fast
+from airflow_provider_loopring.exceptions import (
+    LoopringApiError,
+    LoopringAuthError,
+    LoopringBadResponseError,
+    LoopringInvalidParameterError,
+    LoopringNotFoundError,
+    LoopringRateLimitError,
+    LoopringServerError,
+)
+from airflow_provider_loopring.fail_fast import LoopringRetryPolicy, retry_can_help
+from airflow_provider_loopring.operators.loopring import (
+    LoopringCollectionsOperator,
+    LoopringNftBalancesOperator,
+)
+from airflow_provider_loopring.sensors.loopring import LoopringCollectionDeploymentSensor
+from airflow_provider_loopring.testing import Fault
+from tests.conftest import TEST_API_KEY
+
+BALANCES = "/api/v3/user/nft/balances"
+COLLECTIONS = "/api/v3/user/collection/details"
+ENDPOINT = "GET /api/v3/user/nft/balances accountId=10001"
+FINAL = [
+    LoopringAuthError("invalid ApiKey", endpoint=ENDPOINT, code=104002, http_status=400),
+    LoopringNotFoundError("user not found", endpoint=ENDPOINT, code=101002, http_status=400),
+    LoopringBadResponseError("no totalNum", endpoint=ENDPOINT, http_status=200),
+    LoopringInvalidParameterError("account_id", "a non-negative integer", -1),
+]
+TRANSIENT = [
+    LoopringRateLimitError("too many requests", endpoint=ENDPOINT, http_status=429),
+    LoopringServerError("service unavailable", endpoint=ENDPOINT, http_status=503),
+    LoopringServerError("connection reset", endpoint=ENDPOINT),
+    LoopringBadResponseError("not JSON", endpoint=ENDPOINT, http_status=200, retryable=True),
+    LoopringApiError("unknown error", endpoint=ENDPOINT, code=100000, retryable=True),
+    RuntimeError("anything else keeps the task's retries"),
+]
+
+
+@pytest.mark.parametrize("error", FINAL, ids=lambda error: type(error).__name__)
+def test_errors_a_retry_cannot_cure_fail_the_task(error):
+    decision = LoopringRetryPolicy().evaluate(error, try_number=1, max_tries=4)
+    assert not retry_can_help(error)
+    assert decision.action is RetryAction.FAIL
+    assert type(error).__name__ in (decision.reason or "")
+
+
+@pytest.mark.parametrize("error", TRANSIENT, ids=lambda error: f"{type(error).__name__}")
+def test_transient_errors_keep_the_tasks_retries(error):
+    decision = LoopringRetryPolicy().evaluate(error, try_number=1, max_tries=4)
+    assert retry_can_help(error)
+    assert decision.action is RetryAction.DEFAULT
+
+
+def test_every_operator_and_sensor_has_the_policy_unless_told_otherwise():
+    balances = LoopringNftBalancesOperator(task_id="b", account_id=1)
+    collections = LoopringCollectionsOperator(task_id="c", account_id=1)
+    sensor = LoopringCollectionDeploymentSensor(task_id="s", account_id=1, collection_id=2)
+    for task in (balances, collections, sensor):
+        assert isinstance(task.retry_policy, LoopringRetryPolicy)
+    none = LoopringNftBalancesOperator(task_id="n", account_id=1, retry_policy=None)
+    assert none.retry_policy is None
+    theirs = ExceptionRetryPolicy(rules=[RetryRule(exception=ValueError)])
+    given = LoopringCollectionsOperator(
+        task_id="d", account_id=1, default_args={"retry_policy": theirs}
+    )
+    assert isinstance(given.retry_policy, ExceptionRetryPolicy)
+
+
+def test_without_a_retry_policy_the_error_becomes_an_airflow_fail_exception(monkeypatch):
+    monkeypatch.setattr(fail_fast, "HAS_RETRY_POLICY", False)
+    auth = FINAL[0]
+    with pytest.raises(AirflowFailException, match="invalid ApiKey") as raised:  # noqa: SIM117
+        with fail_fast.fail_fast():
+            raise auth
+    assert raised.value.__cause__ is auth
+    with pytest.raises(LoopringServerError), fail_fast.fail_fast():
+        raise TRANSIENT[1]
+
+
+def test_with_a_retry_policy_the_error_is_raised_as_it_is():
+    with pytest.raises(LoopringAuthError), fail_fast.fail_fast():
+        raise FINAL[0]
+
+
+RETRIED_DAG = """
+from datetime import timedelta
+from airflow_provider_loopring.operators.loopring import (
+    LoopringCollectionsOperator as Collections,
+    LoopringNftBalancesOperator as Balances,
+)
+
+retried = {"retries": 3, "retry_delay": timedelta(0)}
+Balances(task_id="bad_key", account_id=ACCOUNT, loopring_conn_id="loopring_bad_key", **retried)
+Collections(task_id="unavailable", account_id=ACCOUNT, loopring_conn_id="loopring_503", **retried)
+"""
+
+
+@pytest.mark.loopring_sandbox(accounts=1, nfts_per_account=3)
+def test_a_bad_key_takes_one_try_and_a_persistent_503_takes_every_retry(
+    loopring_sandbox, run_dag, monkeypatch
+):
+    account_id = loopring_sandbox.accounts[0]["accountId"]
+    # No retries inside a try (max_retries=0): each request the sandbox sees is one try.
+    for conn_id, key in (("loopring_bad_key", "WrongKey" + TEST_API_KEY), ("loopring_503", None)):
+        connection = {
+            "conn_type": "loopring",
+            "host": loopring_sandbox.url,
+            "password": key or loopring_sandbox.api_key,
+            "extra": {"max_retries": 0},
+        }
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
+    loopring_sandbox.add_fault(Fault("status", path=COLLECTIONS, status=503, times=None))
+
+    result = run_dag(RETRIED_DAG.replace("ACCOUNT", str(account_id)))
+
+    assert result.task_states == {"bad_key": "failed", "unavailable": "failed"}
+    statuses = {BALANCES: [], COLLECTIONS: []}
+    for record in loopring_sandbox.requests:
+        statuses[record.path].append(record.status)
+    assert statuses == {BALANCES: [400], COLLECTIONS: [503] * 4}
