@@ -89,6 +89,7 @@ def test_parsing_them_imports_no_http_client_and_little_of_the_provider() -> Non
     parsed = json.loads(result.stdout.splitlines()[-1])
     assert parsed["provider"] == [
         "airflow_provider_loopring.assets.loopring",
+        "airflow_provider_loopring.operators.changes",
         "airflow_provider_loopring.operators.loopring",
         "airflow_provider_loopring.sensors.loopring",
         "airflow_provider_loopring.triggers.events",
@@ -113,7 +114,7 @@ def test_the_snapshot_runs_a_bounded_number_of_tasks_one_loopring_task_at_a_time
 
     dag = dags[SNAPSHOT]
     assert (dag.schedule, dag.catchup, dag.max_active_runs) == ("@daily", False, 1)
-    assert set(dag.params) == {"accounts", "accounts_path", "output_root"}
+    assert set(dag.params) == {"accounts", "accounts_path", "output_format", "output_root"}
     assert dag.params["output_root"].startswith("file://")
     balances, collections = dag.get_task("nft_balances"), dag.get_task("collections")
     root = "{{ params.output_root.rstrip('/') }}"
@@ -128,7 +129,8 @@ def test_the_snapshot_runs_a_bounded_number_of_tasks_one_loopring_task_at_a_time
         assert task.partial_kwargs["account_cache_path"] == root + "/_accounts"
     assert collections.upstream_task_ids == {"batches", "nft_balances"}  # never side by side
     summarize = dag.get_task("summarize")
-    assert summarize.upstream_task_ids == {"nft_balances", "collections"}
+    assert summarize.upstream_task_ids == {"nft_balances", "collections_complete", "changes"}
+    assert dag.get_task("changes").upstream_task_ids == {"balances_complete"}
     assert [asset.name for asset in summarize.outlets if isinstance(asset, Asset)] == [
         "loopring_nft_snapshots"
     ]
