@@ -1,4 +1,4 @@
-"""``python -m benchmarks [NAME ...] [--results FILE]``: run the benchmarks, print one table.
+"""``python -m benchmarks [NAME ...] [--results FILE] [--logs DIR]``: run them, print one table.
 
 Each benchmark runs in a fresh interpreter with a throwaway Airflow home; its log goes to a
 file that is shown when it fails. Exits 1 when a goal is missed or a benchmark fails.
@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -121,6 +122,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("names", nargs="*", metavar="NAME", help=", ".join(BENCHMARKS))
     parser.add_argument("--results", type=Path, help="write the table into this Markdown file")
+    parser.add_argument(
+        "--logs", type=Path, help="keep each benchmark's log here, as <NAME>.log, pass or fail"
+    )
     args = parser.parse_args()
     unknown = sorted(set(args.names) - set(BENCHMARKS))
     if unknown:
@@ -132,6 +136,9 @@ def main() -> int:
         for name in args.names or BENCHMARKS:
             print(f"running {name} ...", file=sys.stderr, flush=True)
             figures += run_one(name, Path(scratch))
+            if args.logs:
+                args.logs.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(Path(scratch, name, "log.txt"), args.logs / f"{name}.log")
     seconds = time.perf_counter() - started
     print(table(figures))
     print(f"\n{seconds:.0f} s in all, on:\n{about}")
