@@ -11,10 +11,16 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
-from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
+from airflow_provider_loopring.version_compat import (
+    HAS_TASK_STATE_STORE,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    conf,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -148,8 +154,14 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
             store.set(_SEEN_KEY, statuses)
 
     def _state_store(self, context: Context) -> Any:
-        """The task state store in reschedule mode (Airflow 3.3+), where memory does not last."""
-        return context.get("task_state_store") if self.reschedule else None
+        """The task state store in reschedule mode, where memory does not last.
+
+        Before Airflow 3.3 there is none: each reschedule then starts without the statuses the
+        previous check saw, so it logs where the wait is but no transitions.
+        """
+        if not (self.reschedule and HAS_TASK_STATE_STORE):
+            return None
+        return context.get("task_state_store")
 
     def _started_at(self, context: Context) -> float:
         if self.reschedule:
