@@ -82,4 +82,4 @@ $(VENV)/.docs-stamp: $(STAMP)
 
 # The Sphinx site, warnings as errors (a missing :param: is one: docs/_ext/docstrings.py).
 docs: $(VENV)/.docs-stamp
-	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	AIRFLOW_HOME=$(CURDIR)/docs/_build/airflow $(BIN)/sphinx-build -E -W --keep-going -q -b html docs docs/_build/html

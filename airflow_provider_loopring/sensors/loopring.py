@@ -233,10 +233,10 @@ class LoopringNftDeploymentSensor(_LoopringDeploymentSensor):
     ``nft_datas`` must all be held by the account before the wait can end. Returns (XCom) a list
     of ``{"nftData", "tokenAddress", "deploymentStatus"}``.
 
-    :param account_id: the account holding the NFTs (or ``address``; exactly one).
-    :param address: the account's layer-1 address.
-    :param nft_datas: only these NFTs: a list or a comma-separated string.
-    :param token_addrs: only NFTs of these token contracts.
+    :param account_id: (templated) the account holding the NFTs (or ``address``; exactly one).
+    :param address: (templated) the account's layer-1 address.
+    :param nft_datas: (templated) only these NFTs: a list or a comma-separated string.
+    :param token_addrs: (templated) only NFTs of these token contracts.
     :param target_statuses: statuses that end the wait; default ``("DEPLOYED",)``.
     :param failure_statuses: statuses that fail the task at once; default ``("DEPLOY_FAILED",)``.
     :param deferrable: wait in the triggerer; default ``[operators] default_deferrable``.
@@ -269,10 +269,10 @@ class LoopringCollectionDeploymentSensor(_LoopringDeploymentSensor):
 
     Returns (XCom) the collection record, with Loopring's field names.
 
-    :param account_id: the account (or ``address``; exactly one).
-    :param address: the account's layer-1 address (resolved to its account first).
-    :param collection_id: the collection's id (or ``contract_address``; exactly one).
-    :param contract_address: the collection's contract address.
+    :param account_id: (templated) the account (or ``address``; exactly one).
+    :param address: (templated) the account's layer-1 address (resolved to its account first).
+    :param collection_id: (templated) the collection's id (or ``contract_address``; exactly one).
+    :param contract_address: (templated) the collection's contract address.
     :param target_statuses: statuses that end the wait; default ``("DEPLOYED",)``.
     :param failure_statuses: statuses that fail the task at once; default ``("DEPLOY_FAILED",)``.
     :param deferrable: wait in the triggerer; default ``[operators] default_deferrable``.
