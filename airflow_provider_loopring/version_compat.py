@@ -75,6 +75,19 @@ def dag_bag_class() -> type:
     return DagBag
 
 
+def serde() -> Any:
+    """The module that serializes trigger arguments between the task runner and the triggerer.
+
+    :return: ``airflow.sdk.serde`` (3.2+) or ``airflow.serialization.serde`` (3.1), whose
+        ``serialize`` and ``deserialize`` a trigger's kwargs must survive.
+    """
+    import importlib
+
+    return importlib.import_module(
+        "airflow.sdk.serde" if AIRFLOW_V_3_2_PLUS else "airflow.serialization.serde"
+    )
+
+
 __all__ = [
     "AIRFLOW_VERSION",
     "AIRFLOW_V_3_2_PLUS",
@@ -88,4 +101,5 @@ __all__ = [
     "conf",
     "dag_bag_class",
     "get_hook_lineage_collector",
+    "serde",
 ]
