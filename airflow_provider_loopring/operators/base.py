@@ -512,13 +512,7 @@ class LoopringAccountsOperator(BaseOperator):
 
     def _snapshot_date(self, context: Context) -> str:
         """The day of every Parquet row: as given, else the run's ``run_after`` (UTC)."""
-        if self.snapshot_date is not None:
-            return self.snapshot_date
-        import pendulum
-
-        dag_run = context.get("dag_run") if context else None
-        when = getattr(dag_run, "run_after", None) or pendulum.now("UTC")
-        return str(pendulum.instance(when).in_timezone("UTC").date())
+        return self.snapshot_date or run_day(context)
 
     def _save_before_failing(self, checkpoints: Checkpoints) -> None:
         """Keep every account finished so far for the retry; never hide the real error."""
@@ -634,6 +628,16 @@ class LoopringAccountsOperator(BaseOperator):
 
             return LoopringHook(loopring_conn_id=self.loopring_conn_id)
         return self._hook
+
+
+def run_day(context: Context) -> str:
+    """The day a DAG run is about, "YYYY-MM-DD": its ``run_after`` in UTC (every run has one;
+    a manual run may have no logical date), today outside a run."""
+    import pendulum
+
+    dag_run = context.get("dag_run") if context else None
+    when = getattr(dag_run, "run_after", None) or pendulum.now("UTC")
+    return str(pendulum.instance(when).in_timezone("UTC").date())
 
 
 def _map_index(context: Context) -> int:

@@ -71,14 +71,14 @@ class LoopringSnapshotChangesOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         import pendulum
 
+        from airflow_provider_loopring.operators.base import run_day
         from airflow_provider_loopring.storage import snapshots
         from airflow_provider_loopring.storage.changes import compare_days
         from airflow_provider_loopring.storage.formats import EXTENSIONS
         from airflow_provider_loopring.storage.objects import ObjectStorageWriter
 
         self._check(rendered=True)
-        run_after = getattr(context.get("dag_run"), "run_after", None) or pendulum.now("UTC")
-        day = self.day or str(pendulum.instance(run_after).in_timezone("UTC").date())
+        day = self.day or run_day(context)
         root, conn_id = self.output_root.rstrip("/"), self.output_conn_id
         folder = snapshots.partition(root, "changes", day)
         snapshots.start_day(root, day, ("changes",), conn_id=conn_id)
