@@ -119,7 +119,7 @@ it lists. A re-run of a day replaces that day.
         """The accounts, checked and without duplicates, in at most BATCHES batches."""
         from airflow.sdk import get_current_context
 
-        from airflow_provider_loopring.operators.base import check_accounts
+        from airflow_provider_loopring.operators.base import check_accounts, run_day
         from airflow_provider_loopring.storage import snapshots
 
         context = get_current_context()
@@ -128,7 +128,7 @@ it lists. A re-run of a day replaces that day.
         if params["accounts_path"]:
             accounts += snapshots.read_accounts(params["accounts_path"], conn_id=STORAGE_CONN_ID)
         unique = [value for _, value in check_accounts(None, None, accounts)]
-        day = context["dag_run"].run_after.strftime("%Y-%m-%d")
+        day = run_day(context)
         snapshots.start_day(
             params["output_root"],
             day,
@@ -159,11 +159,12 @@ it lists. A re-run of a day replaces that day.
         """Declare a day's partition complete: its manifest, written last."""
         from airflow.sdk import get_current_context
 
+        from airflow_provider_loopring.operators.base import run_day
         from airflow_provider_loopring.storage import snapshots
 
         context = get_current_context()
         root = context["params"]["output_root"].rstrip("/")
-        day = context["dag_run"].run_after.strftime("%Y-%m-%d")
+        day = run_day(context)
         folder = snapshots.partition(root, kind, day)
         return snapshots.commit_partition(
             folder, files[:], conn_id=STORAGE_CONN_ID, kind=kind, day=day
@@ -191,11 +192,12 @@ it lists. A re-run of a day replaces that day.
 
         from airflow.sdk import get_current_context
 
+        from airflow_provider_loopring.operators.base import run_day
         from airflow_provider_loopring.storage import snapshots
 
         context = get_current_context()
         root = context["params"]["output_root"].rstrip("/")
-        day = context["dag_run"].run_after.strftime("%Y-%m-%d")
+        day = run_day(context)
         folder = snapshots.partition(root, "balances", day)
         manifest = snapshots.read_manifest(folder, conn_id=STORAGE_CONN_ID) or {"files": []}
         per_collection: Counter[Any] = Counter()
