@@ -1,13 +1,16 @@
-"""The Loopring connection form in a real browser: Airflow's UI, headless Chromium, the sandbox.
+"""The Loopring connection in a real browser: Airflow's UI, headless Chromium, the sandbox.
 
-The API server runs alone (the form needs no scheduler), on 127.0.0.1 at a free port; the
-browser is Debian's chromium driven by Selenium. Screenshots of every step are kept in the
-test's temporary folder and named when a check fails.
+The connection form, and the explorer links its tasks show. The API server runs alone (the
+form needs no scheduler; the tasks behind the links run with `airflow dags test`, into its
+database), on 127.0.0.1 at a free port; the browser is Debian's chromium driven by Selenium.
+Screenshots of every step are kept in the test's temporary folder and named when a check fails.
 """
 
 from __future__ import annotations
 
 import json
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -154,8 +157,10 @@ def test_the_form_shows_what_a_loopring_connection_needs_and_saves_it(
         assert loopring_sandbox.api_key not in page, f"the key is on a page. {steps}"
 
 
-def _add_connection(deployment: AirflowDeployment, conn_id: str, url: str, key: str) -> None:
-    connection = json.dumps({"conn_type": "loopring", "host": url, "password": key})
+def _add_connection(
+    deployment: AirflowDeployment, conn_id: str, url: str, key: str, **extra: str
+) -> None:
+    connection = json.dumps({"conn_type": "loopring", "host": url, "password": key, "extra": extra})
     deployment.run_cli([("connections", "add", conn_id, "--conn-json", connection)])
 
 
@@ -210,3 +215,102 @@ def test_the_test_button_of_a_saved_connection(ui, loopring_sandbox, tmp_path: P
     if TEST_BUTTON_BROKEN:  # pin the upstream bug: this is the answer it gives
         assert "differs from the stored connection" in answered, str(steps)
     assert "the key works" in answered, f"the Test button did not test the connection. {steps}"
+
+
+# The tasks of this DAG run against the sandbox through a connection naming an explorer. The
+# DAG renders templates as native objects, which turns "0x…" text in a template field (the
+# owner, the contract, even a literal one) into an int: the links must still show the address.
+LINKS_DAG = """
+import pendulum
+from airflow.sdk import DAG
+from airflow_provider_loopring.operators.loopring import LoopringNftBalancesOperator
+from airflow_provider_loopring.sensors.loopring import LoopringCollectionDeploymentSensor
+
+with DAG(
+    "loopring_links",
+    schedule=None,
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    render_template_as_native_obj=True,
+    params={{"owner": "{owner}", "contract": "{contract}"}},
+):
+    LoopringNftBalancesOperator(
+        task_id="balances",
+        account_id={account_id},
+        token_addrs="{contract}",
+        loopring_conn_id="loopring_links",
+    )
+    LoopringCollectionDeploymentSensor(
+        task_id="deployed",
+        address="{{{{ params.owner }}}}",
+        contract_address="{{{{ params.contract }}}}",
+        loopring_conn_id="loopring_links",
+        timeout=60,
+    )
+"""
+
+
+def _link_buttons(driver: Any) -> dict[str, str]:
+    """What the task instance page shows under "Extra Links": each button's text and href."""
+    from selenium.webdriver.common.by import By
+
+    return {
+        a.text: a.get_dom_attribute("href")
+        for a in driver.find_elements(By.TAG_NAME, "a")
+        if a.text.startswith("Loopring ")
+    }
+
+
+def _api_links(deployment: AirflowDeployment, run: str, task_id: str) -> dict[str, Any]:
+    """The task instance's links from the REST API (`run`: the run id, quoted)."""
+    task = f"loopring_links/dagRuns/{run}/taskInstances/{task_id}"
+    url = f"{deployment.api_url}/api/v2/dags/{task}/links"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(url, timeout=30) as response:
+        return dict(json.loads(response.read())["extra_links"])
+
+
+def test_a_task_shows_links_to_its_account_and_collection_in_the_connection_s_explorer(
+    ui, loopring_sandbox, tmp_path: Path
+):
+    deployment, driver = ui
+    steps = Steps(driver, tmp_path)
+    account = loopring_sandbox.accounts[0]
+    nft = loopring_sandbox.balances(account["accountId"])[0]
+    loopring_sandbox.set_collection_status(nft["collectionInfo"]["id"], "DEPLOYED")
+    owner, contract = account["owner"], nft["tokenAddress"]
+    # The links lower an address's case, as the explorer does: these have upper-case letters.
+    assert owner != owner.lower() and contract != contract.lower()
+    dags = Path(deployment.env["AIRFLOW__CORE__DAGS_FOLDER"])
+    dag = LINKS_DAG.format(owner=owner, contract=contract, account_id=account["accountId"])
+    (dags / "loopring_links.py").write_text(dag)
+    _add_connection(
+        deployment,
+        "loopring_links",
+        loopring_sandbox.url,
+        loopring_sandbox.api_key,
+        explorer_url="https://explorer.sandbox.test/",
+    )
+    deployment.run_cli([("dags", "test", "loopring_links")])  # into the API server's database
+    ((run_id,),) = deployment.query("SELECT run_id FROM dag_run WHERE dag_id = 'loopring_links'")
+
+    expected = {
+        "balances": {
+            "Loopring account": f"https://explorer.sandbox.test/account/{account['accountId']}",
+            "Loopring collection": f"https://explorer.sandbox.test/collections/{contract.lower()}",
+        },
+        "deployed": {
+            "Loopring account": f"https://explorer.sandbox.test/account/{owner.lower()}",
+            "Loopring collection": f"https://explorer.sandbox.test/collections/{contract.lower()}",
+        },
+    }
+    run = urllib.parse.quote(run_id, safe="")
+    for task_id, links in expected.items():
+        # The task instance's Details tab shows its "Extra Links".
+        driver.get(f"{deployment.api_url}/dags/loopring_links/runs/{run}/tasks/{task_id}/details")
+        # The page renders all the links at once, when their request answers.
+        shown = steps.wait(f"the extra links of {task_id}", lambda: _link_buttons(driver))
+        steps.shot(f"links-{task_id}")
+        assert shown == links, f"{task_id}: {shown}. {steps}"
+        assert _api_links(deployment, run, task_id) == links, str(steps)
+    for page in steps.pages:
+        assert loopring_sandbox.api_key not in page, f"the key is on a page. {steps}"
