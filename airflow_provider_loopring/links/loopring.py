@@ -25,13 +25,34 @@ def _explorer(operator: Any) -> str | None:
     return explorer_url(base_url(conn.host, conn.port), conn.extra_dejson)
 
 
-def _first(value: Any) -> Any:
-    """The first of a list or a comma-separated string, or the value itself."""
-    if isinstance(value, str):
-        value = value.split(",")[0].strip() or None
-    elif isinstance(value, (list, tuple)):
-        value = value[0] if value else None
-    return value
+def _account(operator: Any) -> object | None:
+    """The task's first account, read by the check the task uses: a template rendered in
+    native mode turns "0x…" text into an int, which the check turns back into the address."""
+    from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
+    from airflow_provider_loopring.operators.base import check_accounts
+
+    fields = (getattr(operator, name, None) for name in ("account_id", "address", "accounts"))
+    try:
+        return check_accounts(*fields)[0][1]
+    except LoopringInvalidParameterError:  # the task failed on it; it has no page to show
+        return None
+
+
+def _contract(operator: Any) -> str | None:
+    """The task's one collection contract, checked as the task checks it (see `_account`)."""
+    from airflow_provider_loopring import _core as core
+    from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
+
+    try:
+        for name in ("contract_address", "token_address"):
+            if getattr(operator, name, None) is not None:
+                return core.check_address(getattr(operator, name), name)
+        many = core.check_list(
+            getattr(operator, "token_addrs", None), "token_addrs", core.check_address
+        )
+    except LoopringInvalidParameterError:
+        return None
+    return many[0] if many is not None and len(many) == 1 else None
 
 
 class LoopringAccountLink(BaseOperatorLink):
@@ -43,14 +64,7 @@ class LoopringAccountLink(BaseOperatorLink):
         """:param operator: the task; :param ti_key: its task instance (unused)."""
         from airflow_provider_loopring._core.explorer import account_page
 
-        account = next(
-            (
-                _first(getattr(operator, name, None))
-                for name in ("account_id", "address", "accounts")
-                if getattr(operator, name, None) not in (None, "", [])
-            ),
-            None,
-        )
+        account = _account(operator)
         explorer = _explorer(operator) if account is not None else None
         return "" if explorer is None else account_page(explorer, account)
 
@@ -65,14 +79,8 @@ class LoopringCollectionLink(BaseOperatorLink):
         """:param operator: the task; :param ti_key: its task instance (unused)."""
         from airflow_provider_loopring._core.explorer import collection_page
 
-        contract = getattr(operator, "contract_address", None) or getattr(
-            operator, "token_address", None
-        )
-        if contract is None:
-            token_addrs = getattr(operator, "token_addrs", None) or []
-            many = token_addrs.split(",") if isinstance(token_addrs, str) else list(token_addrs)
-            contract = many[0].strip() if len(many) == 1 else None
-        explorer = _explorer(operator) if isinstance(contract, str) else None
+        contract = _contract(operator)
+        explorer = _explorer(operator) if contract is not None else None
         return "" if explorer is None or contract is None else collection_page(explorer, contract)
 
 

@@ -1,11 +1,13 @@
 """Headless Chromium for UI tests: Debian's chromium and chromedriver, driven by Selenium.
 
 Selenium is given the driver's path, so Selenium Manager never downloads anything; the
-browser runs headless, with a fresh profile and without background networking.
+browser runs headless, with a fresh profile and without background networking. It keeps a
+performance log, so a test can read what the page sent to the API server and what it got back.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -41,7 +43,33 @@ def chromium(profile: Path) -> Any:
     options.binary_location = CHROMIUM
     for flag in (*FLAGS, f"--user-data-dir={profile}"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+
+
+def exchanges(driver: Any, method: str, path: str) -> list[tuple[Any, int, str]]:
+    """The page's `method` requests to `path` answered since the last call to this function
+    (which drains the browser's log): each one's JSON body, the answer's status and body."""
+    sent: dict[str, Any] = {}
+    statuses: dict[str, int] = {}
+    for entry in driver.get_log("performance"):
+        event = json.loads(entry["message"])["message"]
+        params = event["params"]
+        if event["method"] == "Network.requestWillBeSent":
+            request = params["request"]
+            if request["method"] == method and request["url"].endswith(path):
+                sent[params["requestId"]] = json.loads(request.get("postData") or "null")
+        elif event["method"] == "Network.responseReceived" and params["requestId"] in sent:
+            statuses[params["requestId"]] = params["response"]["status"]
+    return [
+        (sent[request_id], status, _response_body(driver, request_id))
+        for request_id, status in statuses.items()
+    ]
+
+
+def _response_body(driver: Any, request_id: str) -> str:
+    answer = driver.execute_cdp_cmd("Network.getResponseBody", {"requestId": request_id})
+    return str(answer["body"])
 
 
 class Steps:

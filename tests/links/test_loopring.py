@@ -69,3 +69,31 @@ def test_an_explorer_in_clear_text_is_refused(monkeypatch):
     task = LoopringNftBalancesOperator(task_id="b", account_id=5)
     with pytest.raises(LoopringInvalidParameterError, match="https://"):
         links(task)
+
+
+def test_addresses_from_native_templates_link_to_the_address(monkeypatch):
+    # render_template_as_native_obj reads "0x…" text as a Python int, as the tasks know.
+    from airflow.sdk import DAG
+
+    use(monkeypatch, "https://api3.loopring.io")
+    with DAG("native", schedule=None, render_template_as_native_obj=True):
+        balances = LoopringNftBalancesOperator(
+            task_id="b", address="{{ params.owner }}", token_addrs="{{ params.token }}"
+        )
+        sensor = LoopringCollectionDeploymentSensor(
+            task_id="s", address="{{ params.owner }}", contract_address="{{ params.token }}"
+        )
+        mixed = LoopringNftBalancesOperator(task_id="m", accounts="{{ [params.owner, 5] }}")
+    for task in (balances, sensor, mixed):
+        task.render_template_fields({"params": {"owner": OWNER, "token": TOKEN}})
+    assert isinstance(sensor.address, int)  # what the links are given
+    expected = (f"{EXPLORER}/account/{OWNER.lower()}", f"{EXPLORER}/collections/{TOKEN.lower()}")
+    assert links(balances) == links(sensor) == expected
+    assert links(mixed) == (expected[0], "")
+
+
+def test_a_task_whose_account_is_wrong_shows_no_link(monkeypatch):
+    use(monkeypatch, "https://api3.loopring.io")
+    task = LoopringNftBalancesOperator(task_id="b", account_id="{{ params.account }}")
+    task.account_id = "not an account"  # as rendered; the task fails on it
+    assert links(task) == ("", "")
