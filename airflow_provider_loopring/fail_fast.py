@@ -19,17 +19,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowFailException
+from airflow_provider_loopring.version_compat import (
+    HAS_RETRY_POLICY,
+    AirflowFailException,
+    RetryDecision,
+    RetryPolicy,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-try:  # Airflow 3.3+
-    from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
-except ImportError:  # pragma: no cover - Airflow 3.1 and 3.2
-    RetryPolicy = None  # type: ignore[assignment,misc]
-
-HAS_RETRY_POLICY = RetryPolicy is not None
 
 
 def retry_can_help(error: BaseException) -> bool:
@@ -49,7 +47,7 @@ def retry_can_help(error: BaseException) -> bool:
     return not isinstance(error, LoopringInvalidParameterError)
 
 
-if RetryPolicy is not None:
+if HAS_RETRY_POLICY:
 
     class LoopringRetryPolicy(RetryPolicy):
         """Fail a Loopring task at once on an error another try cannot cure (Airflow 3.3+).
@@ -92,7 +90,7 @@ def with_retry_policy(kwargs: dict[str, Any]) -> dict[str, Any]:
         task and its DAG; a ``retry_policy`` given in either (also ``None``) wins.
     """
     given = "retry_policy" in kwargs or "retry_policy" in (kwargs.get("default_args") or {})
-    if RetryPolicy is not None and not given:
+    if HAS_RETRY_POLICY and not given:
         kwargs["retry_policy"] = LoopringRetryPolicy()
     return kwargs
 

@@ -146,12 +146,16 @@ it lists. A re-run of a day replaces that day.
         "on_missing_account": "skip",
         "max_active_tis_per_dag": 1,
     }
+    # [START howto_operator_loopring_nft_balances]
     balances = LoopringNftBalancesOperator.partial(
         task_id="nft_balances", output_path=f"{ROOT}/balances/dt={DAY}/{PART}", **shared
     ).expand(accounts=accounts)
+    # [END howto_operator_loopring_nft_balances]
+    # [START howto_operator_loopring_collections]
     collections = LoopringCollectionsOperator.partial(
         task_id="collections", output_path=f"{ROOT}/collections/dt={DAY}/{PART}", **shared
     ).expand(accounts=accounts)
+    # [END howto_operator_loopring_collections]
     balances >> collections
 
     @task(multiple_outputs=False)

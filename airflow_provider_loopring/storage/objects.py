@@ -327,7 +327,7 @@ class ObjectStorageWriter:
     def _record_lineage(self) -> None:
         # Writing through fs (not ObjectStoragePath.open/move) keeps the temporary object out
         # of lineage; the target is reported once here.
-        from airflow.sdk.lineage import get_hook_lineage_collector
+        from airflow_provider_loopring.version_compat import get_hook_lineage_collector
 
         get_hook_lineage_collector().add_output_asset(context=self.target, uri=self.url)
 

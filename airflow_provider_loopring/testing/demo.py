@@ -81,7 +81,7 @@ def quiet_airflow_env(home: Path, dags_folder: Path) -> dict[str, str]:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING" if _has_namespace_levels() else "INFO",
         # The provider's own progress lines (pages, transitions) are what the demo is about.
         "AIRFLOW__LOGGING__NAMESPACE_LEVELS": (
             "airflow_provider_loopring=INFO airflow.task.operators.airflow_provider_loopring=INFO"
@@ -93,6 +93,19 @@ def quiet_airflow_env(home: Path, dags_folder: Path) -> dict[str, str]:
         # The sandbox moves on per response, not per minute: no need to wait a minute per check.
         "LOOPRING_DEPLOYMENT_POKE_INTERVAL": "1",
     }
+
+
+def _has_namespace_levels() -> bool:
+    """Whether Airflow knows ``[logging] namespace_levels`` (3.2+); without it the demo logs INFO.
+
+    The one version check outside ``version_compat``: Airflow reads its logging configuration
+    when it is first imported, so this must be known before anything imports airflow.
+    """
+    from importlib.metadata import version
+
+    from packaging.version import Version
+
+    return Version(version("apache-airflow-core")) >= Version("3.2")
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -125,12 +138,13 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def _load_dags(dags_folder: Path) -> dict[str, Any]:
-    from airflow.dag_processing.dagbag import DagBag
     from airflow.utils import db
+
+    from airflow_provider_loopring.version_compat import dag_bag_class
 
     with _step("Creating the metadata database"):
         db.initdb()
-    bag = DagBag(dag_folder=str(dags_folder))
+    bag = dag_bag_class()(dag_folder=str(dags_folder))
     if bag.import_errors:
         raise SystemExit(f"demo: the example DAGs do not import: {bag.import_errors}")
     return {dag_id: bag.get_dag(dag_id) for dag_id in (SNAPSHOT_DAG, AWAIT_DAG)}

@@ -1,7 +1,7 @@
 """pytest plugin (entry point `loopring_sandbox`): the `loopring_sandbox` fixture.
 
 Loaded into every pytest run of anyone who installs this package, so it imports only pytest
-at load time; the sandbox itself is imported when a test asks for the fixture.
+at load time; the sandbox itself is imported when a test asks for the fixture::
 
     @pytest.mark.loopring_sandbox(accounts=1, nfts_per_account=60, latency=0.05)
     def test_something(loopring_sandbox):

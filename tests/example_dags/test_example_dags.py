@@ -64,11 +64,11 @@ print(json.dumps([m for m in heavy if m in sys.modules]))
 
 @pytest.fixture(scope="module")
 def dags(airflow_db: Path) -> dict[str, Any]:
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_provider_loopring.version_compat import dag_bag_class
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
+        bag = dag_bag_class()(dag_folder=str(EXAMPLE_DAGS))
     assert bag.import_errors == {}
     assert bag.captured_warnings == {}
     return {dag_id: bag.get_dag(dag_id) for dag_id in bag.dag_ids}
