@@ -178,9 +178,11 @@ it lists. A re-run of a day replaces that day.
     collections_complete = complete.override(task_id="collections_complete")(
         "collections", collections.output
     )
+    # [START howto_operator_loopring_snapshot_changes]
     changes = LoopringSnapshotChangesOperator(
         task_id="changes", output_root=ROOT, output_format=FORMAT, output_conn_id=STORAGE_CONN_ID
     )
+    # [END howto_operator_loopring_snapshot_changes]
     balances_complete >> changes
 
     # One XCom, the whole summary (a task returning a dict would also push each key apart).
