@@ -15,6 +15,9 @@ HOW_TO_GUIDES = (
     "nft_deployment_sensor",
     "collection_deployment_sensor",
     "deployment_trigger",
+    "snapshot_changes_operator",
+    "deployment_event_trigger",
+    "holdings_event_trigger",
 )
 
 

@@ -80,3 +80,4 @@ def test_the_how_to_guides_are_pages_of_the_docs_site():
     for page, url in zip(HOW_TO_GUIDES, integration["how-to-guide"], strict=True):
         assert url == f"{DOCS_URL}howto/{page}.html"
         assert (docs / "howto" / f"{page}.md").is_file(), page
+    assert sorted(HOW_TO_GUIDES) == sorted(p.stem for p in (docs / "howto").glob("*.md"))
