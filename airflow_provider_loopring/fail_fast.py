@@ -62,7 +62,13 @@ if HAS_RETRY_POLICY:
             max_tries: int,
             context: Context | None = None,
         ) -> RetryDecision:
-            """:param exception: what the try raised; the other parameters are Airflow's."""
+            """Fail now if another try cannot cure ``exception``; else Airflow's default.
+
+            :param exception: what the try raised.
+            :param try_number: the try that failed, from 1 (not used).
+            :param max_tries: the tries the task has in all (not used).
+            :param context: the task's context (not used).
+            """
             if retry_can_help(exception):
                 return RetryDecision.default()
             return RetryDecision.fail(
@@ -74,6 +80,10 @@ if HAS_RETRY_POLICY:
 
         @classmethod
         def deserialize(cls, data: dict[str, Any]) -> LoopringRetryPolicy:
+            """The policy back from :meth:`serialize`'s output.
+
+            :param data: that output; the policy has no settings, so nothing is read from it.
+            """
             return cls()
 
         def __eq__(self, other: object) -> bool:

@@ -147,7 +147,16 @@ def _classify(value: object) -> Account:
 
 
 def check_accounts(account_id: object, address: object, accounts: object = None) -> list[Account]:
-    """The accounts to fetch, each checked, duplicates dropped, in the order given."""
+    """The accounts to fetch, each checked, duplicates dropped, in the order given.
+
+    Give exactly one of the three, each a single value, a list or a comma-separated string.
+
+    :param account_id: account ids.
+    :param address: owner addresses (0x + 40 hex digits).
+    :param accounts: account ids and owner addresses mixed.
+    :return: ``("account_id", id)`` and ``("address", address)`` pairs.
+    :raises LoopringInvalidParameterError: not exactly one given, none in it, or an invalid one.
+    """
     from airflow_provider_loopring import _core as core
     from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
 
@@ -178,7 +187,11 @@ def _as_is(value: object, name: str) -> object:
 
 
 def account_key(account: Account) -> str:
-    """An account's name in checkpoints and logs: ``account_id:11329``, ``address:0xab..``."""
+    """An account's name in checkpoints and logs: ``account_id:11329``, ``address:0xab..``.
+
+    :param account: an ``("account_id", id)`` or ``("address", address)`` pair; the address
+        is lowercased, as Loopring mixes its case.
+    """
     return f"{account[0]}:{str(account[1]).lower()}"
 
 
@@ -319,6 +332,11 @@ class LoopringAccountsOperator(BaseOperator):
     # --- running ---------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
+        """Fetch every account's records, into the XCom or into ``output_path``.
+
+        :param context: the task's context: its task instance (checkpoints, XCom) and run (day).
+        :return: the records, or with ``output_path`` a reference to the object written.
+        """
         with fail_fast():
             return self._execute(context)
 
@@ -632,7 +650,10 @@ class LoopringAccountsOperator(BaseOperator):
 
 def run_day(context: Context) -> str:
     """The day a DAG run is about, "YYYY-MM-DD": its ``run_after`` in UTC (every run has one;
-    a manual run may have no logical date), today outside a run."""
+    a manual run may have no logical date), today outside a run.
+
+    :param context: the task's context; its ``dag_run`` is read, if any.
+    """
     import pendulum
 
     dag_run = context.get("dag_run") if context else None

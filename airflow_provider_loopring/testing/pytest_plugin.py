@@ -23,6 +23,10 @@ DEFAULTS: dict[str, Any] = {"accounts": 2, "nfts_per_account": 30, "collections_
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Declare the ``loopring_sandbox`` marker, so ``--strict-markers`` accepts it.
+
+    :param config: pytest's configuration.
+    """
     config.addinivalue_line(
         "markers",
         "loopring_sandbox(**kwargs): LoopringSandbox arguments for the loopring_sandbox fixture",
@@ -31,7 +35,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def loopring_sandbox(request: pytest.FixtureRequest) -> Iterator[LoopringSandbox]:
-    """A started LoopringSandbox for one test; the marker's kwargs override the defaults."""
+    """A started LoopringSandbox for one test; the marker's kwargs override the defaults.
+
+    :param request: pytest's request for the fixture, for the test's marker.
+    """
     from airflow_provider_loopring.testing.sandbox import LoopringSandbox
 
     options = dict(DEFAULTS)
