@@ -96,21 +96,50 @@ if HAS_RETRY_POLICY:
 def with_retry_policy(kwargs: dict[str, Any]) -> dict[str, Any]:
     """``BaseOperator`` keyword arguments with our retry policy, unless one was given.
 
+    Before Airflow 3.3 a ``retry_policy=None`` (what a DAG written for 3.3 passes to keep
+    every retry) is taken out, as that Airflow has no such argument; :func:`wants_fail_fast`
+    remembers it.
+
     :param kwargs: the task's keyword arguments, with the merged ``default_args`` of the
         task and its DAG; a ``retry_policy`` given in either (also ``None``) wins.
     """
-    given = "retry_policy" in kwargs or "retry_policy" in (kwargs.get("default_args") or {})
-    if HAS_RETRY_POLICY and not given:
-        kwargs["retry_policy"] = LoopringRetryPolicy()
+    if HAS_RETRY_POLICY:
+        if not _given(kwargs):
+            kwargs["retry_policy"] = LoopringRetryPolicy()
+    elif "retry_policy" in kwargs and kwargs["retry_policy"] is None:
+        del kwargs["retry_policy"]
     return kwargs
 
 
+def wants_fail_fast(kwargs: dict[str, Any]) -> bool:
+    """Whether a task fails at once on an error retries cannot cure (call before
+    :func:`with_retry_policy`).
+
+    :param kwargs: the task's keyword arguments, as for :func:`with_retry_policy`.
+    :return: False when the task was given a ``retry_policy`` of its own (also ``None``).
+    """
+    return not _given(kwargs)
+
+
+def _given(kwargs: dict[str, Any]) -> bool:
+    return "retry_policy" in kwargs or "retry_policy" in (kwargs.get("default_args") or {})
+
+
 @contextmanager
-def fail_fast() -> Iterator[None]:
-    """Where Airflow has no retry policy: an error retries cannot cure fails the task at once."""
+def fail_fast(enabled: bool = True) -> Iterator[None]:
+    """Where Airflow has no retry policy: an error retries cannot cure fails the task at once.
+
+    :param enabled: False for a task that opted out (:func:`wants_fail_fast`): its errors
+        are raised as they are, and keep its ``retries``.
+    """
     try:
         yield
     except Exception as error:
-        if HAS_RETRY_POLICY or retry_can_help(error) or isinstance(error, AirflowFailException):
+        if (
+            HAS_RETRY_POLICY
+            or not enabled
+            or retry_can_help(error)
+            or isinstance(error, AirflowFailException)
+        ):
             raise
         raise AirflowFailException(str(error)) from error

@@ -33,6 +33,9 @@ HAS_TASK_STATE_STORE = AIRFLOW_V_3_3_PLUS
 #: Whether tasks take a ``retry_policy`` (Airflow 3.3+), which lets a task fail at once on an
 #: error another try cannot cure; older Airflow gets ``AirflowFailException`` instead.
 HAS_RETRY_POLICY = AIRFLOW_V_3_3_PLUS
+#: Whether the triggerer runs asset watchers with one shared stream per key (Airflow 3.3+);
+#: before, each watcher runs alone (``run``) and polls for itself.
+HAS_SHARED_STREAMS = AIRFLOW_V_3_3_PLUS
 
 if TYPE_CHECKING or AIRFLOW_V_3_2_PLUS:
     from airflow.sdk import conf
@@ -101,6 +104,7 @@ __all__ = [
     "AIRFLOW_V_3_2_PLUS",
     "AIRFLOW_V_3_3_PLUS",
     "HAS_RETRY_POLICY",
+    "HAS_SHARED_STREAMS",
     "HAS_TASK_STATE_STORE",
     "AirflowException",
     "AirflowFailException",

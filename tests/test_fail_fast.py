@@ -102,6 +102,20 @@ def test_without_a_retry_policy_the_error_becomes_an_airflow_fail_exception(monk
     assert raised.value.__cause__ is auth
     with pytest.raises(LoopringServerError), fail_fast.fail_fast():
         raise TRANSIENT[1]
+    with pytest.raises(LoopringAuthError), fail_fast.fail_fast(enabled=False):
+        raise auth
+
+
+def test_a_retry_policy_of_its_own_or_none_turns_fail_fast_off_on_every_airflow():
+    from airflow_provider_loopring.fail_fast import wants_fail_fast
+
+    assert wants_fail_fast({"task_id": "b"})
+    assert not wants_fail_fast({"task_id": "b", "retry_policy": None})
+    assert not wants_fail_fast({"task_id": "b", "default_args": {"retry_policy": None}})
+    # A DAG written for Airflow 3.3 (retry_policy=None) imports on older Airflow too.
+    task = LoopringNftBalancesOperator(task_id="n", account_id=1, retry_policy=None)
+    assert task._fail_fast is False
+    assert LoopringNftBalancesOperator(task_id="d", account_id=1)._fail_fast is True
 
 
 @pytest.mark.skipif(HAS_RETRY_POLICY, reason="Airflow 3.3+ has task retry policies")
@@ -109,6 +123,7 @@ def test_before_airflow_3_3_no_task_gets_a_policy_and_errors_become_fail_excepti
     from airflow_provider_loopring.fail_fast import with_retry_policy
 
     assert "retry_policy" not in with_retry_policy({"task_id": "b"})
+    assert "retry_policy" not in with_retry_policy({"task_id": "b", "retry_policy": None})
     assert not hasattr(fail_fast, "LoopringRetryPolicy")
     with pytest.raises(AirflowFailException, match="invalid ApiKey"), fail_fast.fail_fast():
         raise FINAL[0]
