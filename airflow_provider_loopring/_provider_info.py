@@ -7,6 +7,18 @@ from typing import Any
 from airflow_provider_loopring import __version__
 
 _INTEGRATION = "Loopring"
+# The documentation site (pyproject's [project.urls] Documentation); docs/howto/ builds these.
+DOCS_URL = "https://airflow-provider-loopring.readthedocs.io/en/latest/"
+HOW_TO_GUIDES = (
+    "nft_balances_operator",
+    "collections_operator",
+    "nft_deployment_sensor",
+    "collection_deployment_sensor",
+    "deployment_trigger",
+    "snapshot_changes_operator",
+    "deployment_event_trigger",
+    "holdings_event_trigger",
+)
 
 
 def _modules(role: str, *names: str) -> list[dict[str, Any]]:
@@ -37,6 +49,7 @@ PROVIDER_INFO: dict[str, Any] = {
         {
             "integration-name": _INTEGRATION,
             "external-doc-url": "https://docs-protocol.loopring.io/",
+            "how-to-guide": [f"{DOCS_URL}howto/{page}.html" for page in HOW_TO_GUIDES],
             "tags": ["service"],
         }
     ],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow_provider_loopring.version_compat import AirflowException, AirflowFailException
 
 # Loopring's codes that mean "your key is wrong" and "that account does not exist".
 AUTH_CODES = frozenset({104001, 104002})

@@ -19,17 +19,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowFailException
+from airflow_provider_loopring.version_compat import (
+    HAS_RETRY_POLICY,
+    AirflowFailException,
+    RetryDecision,
+    RetryPolicy,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-try:  # Airflow 3.3+
-    from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
-except ImportError:  # pragma: no cover - Airflow 3.1 and 3.2
-    RetryPolicy = None  # type: ignore[assignment,misc]
-
-HAS_RETRY_POLICY = RetryPolicy is not None
 
 
 def retry_can_help(error: BaseException) -> bool:
@@ -49,7 +47,7 @@ def retry_can_help(error: BaseException) -> bool:
     return not isinstance(error, LoopringInvalidParameterError)
 
 
-if RetryPolicy is not None:
+if HAS_RETRY_POLICY:
 
     class LoopringRetryPolicy(RetryPolicy):
         """Fail a Loopring task at once on an error another try cannot cure (Airflow 3.3+).
@@ -64,7 +62,13 @@ if RetryPolicy is not None:
             max_tries: int,
             context: Context | None = None,
         ) -> RetryDecision:
-            """:param exception: what the try raised; the other parameters are Airflow's."""
+            """Fail now if another try cannot cure ``exception``; else Airflow's default.
+
+            :param exception: what the try raised.
+            :param try_number: the try that failed, from 1 (not used).
+            :param max_tries: the tries the task has in all (not used).
+            :param context: the task's context (not used).
+            """
             if retry_can_help(exception):
                 return RetryDecision.default()
             return RetryDecision.fail(
@@ -76,6 +80,10 @@ if RetryPolicy is not None:
 
         @classmethod
         def deserialize(cls, data: dict[str, Any]) -> LoopringRetryPolicy:
+            """The policy back from :meth:`serialize`'s output.
+
+            :param data: that output; the policy has no settings, so nothing is read from it.
+            """
             return cls()
 
         def __eq__(self, other: object) -> bool:
@@ -88,21 +96,50 @@ if RetryPolicy is not None:
 def with_retry_policy(kwargs: dict[str, Any]) -> dict[str, Any]:
     """``BaseOperator`` keyword arguments with our retry policy, unless one was given.
 
+    Before Airflow 3.3 a ``retry_policy=None`` (what a DAG written for 3.3 passes to keep
+    every retry) is taken out, as that Airflow has no such argument; :func:`wants_fail_fast`
+    remembers it.
+
     :param kwargs: the task's keyword arguments, with the merged ``default_args`` of the
         task and its DAG; a ``retry_policy`` given in either (also ``None``) wins.
     """
-    given = "retry_policy" in kwargs or "retry_policy" in (kwargs.get("default_args") or {})
-    if RetryPolicy is not None and not given:
-        kwargs["retry_policy"] = LoopringRetryPolicy()
+    if HAS_RETRY_POLICY:
+        if not _given(kwargs):
+            kwargs["retry_policy"] = LoopringRetryPolicy()
+    elif "retry_policy" in kwargs and kwargs["retry_policy"] is None:
+        del kwargs["retry_policy"]
     return kwargs
 
 
+def wants_fail_fast(kwargs: dict[str, Any]) -> bool:
+    """Whether a task fails at once on an error retries cannot cure (call before
+    :func:`with_retry_policy`).
+
+    :param kwargs: the task's keyword arguments, as for :func:`with_retry_policy`.
+    :return: False when the task was given a ``retry_policy`` of its own (also ``None``).
+    """
+    return not _given(kwargs)
+
+
+def _given(kwargs: dict[str, Any]) -> bool:
+    return "retry_policy" in kwargs or "retry_policy" in (kwargs.get("default_args") or {})
+
+
 @contextmanager
-def fail_fast() -> Iterator[None]:
-    """Where Airflow has no retry policy: an error retries cannot cure fails the task at once."""
+def fail_fast(enabled: bool = True) -> Iterator[None]:
+    """Where Airflow has no retry policy: an error retries cannot cure fails the task at once.
+
+    :param enabled: False for a task that opted out (:func:`wants_fail_fast`): its errors
+        are raised as they are, and keep its ``retries``.
+    """
     try:
         yield
     except Exception as error:
-        if HAS_RETRY_POLICY or retry_can_help(error) or isinstance(error, AirflowFailException):
+        if (
+            HAS_RETRY_POLICY
+            or not enabled
+            or retry_can_help(error)
+            or isinstance(error, AirflowFailException)
+        ):
             raise
         raise AirflowFailException(str(error)) from error

@@ -7,6 +7,8 @@ def unrendered(value: object) -> bool:
     """Whether an argument is still a Jinja template or an XCom reference.
 
     Operators and sensors check such values after rendering, every other value when built.
+
+    :param value: an argument as given; a list or tuple is unrendered if any item is.
     """
     if isinstance(value, str):
         return "{{" in value or "{%" in value

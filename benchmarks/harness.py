@@ -207,10 +207,10 @@ def import_runtime() -> None:
     import pendulum  # noqa: F401
     import requests  # noqa: F401
     from airflow.sdk import ObjectStoragePath
-    from airflow.sdk.lineage import get_hook_lineage_collector
 
     from airflow_provider_loopring import storage
     from airflow_provider_loopring.hooks.loopring import LoopringHook  # noqa: F401
+    from airflow_provider_loopring.version_compat import get_hook_lineage_collector
 
     storage.check_output_path("file:///tmp/warm.jsonl", filesystem=True)
     _ = ObjectStoragePath("file:///tmp/warm.jsonl").fs

@@ -42,6 +42,7 @@ deploy a collection's contract to layer 1.
 The Loopring connection is `loopring_default`.
 """,
 ) as dag:
+    # [START howto_sensor_loopring_collection_deployment]
     wait_for_deployment = LoopringCollectionDeploymentSensor(
         task_id="wait_for_deployment",
         account_id="{{ params.account_id }}",
@@ -50,11 +51,14 @@ The Loopring connection is `loopring_default`.
         poke_interval=POKE_INTERVAL,
         timeout=timedelta(hours=12),
     )
+    # [END howto_sensor_loopring_collection_deployment]
 
+    # [START howto_operator_loopring_nft_balances_after_deployment]
     deployed_nfts = LoopringNftBalancesOperator(
         task_id="deployed_nfts",
         account_id="{{ params.account_id }}",
         token_addrs="{{ ti.xcom_pull(task_ids='wait_for_deployment')['contractAddress'] }}",
     )
+    # [END howto_operator_loopring_nft_balances_after_deployment]
 
     wait_for_deployment >> deployed_nfts

@@ -146,12 +146,16 @@ it lists. A re-run of a day replaces that day.
         "on_missing_account": "skip",
         "max_active_tis_per_dag": 1,
     }
+    # [START howto_operator_loopring_nft_balances]
     balances = LoopringNftBalancesOperator.partial(
         task_id="nft_balances", output_path=f"{ROOT}/balances/dt={DAY}/{PART}", **shared
     ).expand(accounts=accounts)
+    # [END howto_operator_loopring_nft_balances]
+    # [START howto_operator_loopring_collections]
     collections = LoopringCollectionsOperator.partial(
         task_id="collections", output_path=f"{ROOT}/collections/dt={DAY}/{PART}", **shared
     ).expand(accounts=accounts)
+    # [END howto_operator_loopring_collections]
     balances >> collections
 
     @task(multiple_outputs=False)
@@ -174,9 +178,11 @@ it lists. A re-run of a day replaces that day.
     collections_complete = complete.override(task_id="collections_complete")(
         "collections", collections.output
     )
+    # [START howto_operator_loopring_snapshot_changes]
     changes = LoopringSnapshotChangesOperator(
         task_id="changes", output_root=ROOT, output_format=FORMAT, output_conn_id=STORAGE_CONN_ID
     )
+    # [END howto_operator_loopring_snapshot_changes]
     balances_complete >> changes
 
     # One XCom, the whole summary (a task returning a dict would also push each key apart).

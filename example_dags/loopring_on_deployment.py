@@ -25,6 +25,7 @@ from airflow_provider_loopring.triggers.events import LoopringDeploymentEventTri
 ACCOUNT_ID = int(os.environ.get("LOOPRING_WATCH_ACCOUNT_ID", "11329"))
 POKE_INTERVAL = float(os.environ.get("LOOPRING_DEPLOYMENT_POKE_INTERVAL", "60"))
 
+# [START howto_trigger_loopring_deployment_event]
 # Named by its URI, so every DAG that spells this account's URI differently still means it.
 ACCOUNT_URI = asset_uri(account_id=ACCOUNT_ID)
 deployments = Asset(
@@ -39,6 +40,7 @@ deployments = Asset(
         )
     ],
 )
+# [END howto_trigger_loopring_deployment_event]
 
 with DAG(
     "loopring_on_deployment",

@@ -112,7 +112,7 @@ def run_dag(airflow_db: Path) -> Iterator[Callable[..., DagResult]]:
     written: list[Path] = []
 
     def run(body: str, *, run_conf: dict[str, Any] | None = None, header: str = "") -> DagResult:
-        from airflow.dag_processing.dagbag import DagBag
+        from airflow_provider_loopring.version_compat import dag_bag_class
 
         dag_id = f"test_{uuid.uuid4().hex[:12]}"
         path = DAGS_FOLDER / f"{dag_id}.py"
@@ -125,7 +125,7 @@ def run_dag(airflow_db: Path) -> Iterator[Callable[..., DagResult]]:
         )
         path.write_text(source)
         written.append(path)
-        dag = DagBag(dag_folder=str(path)).get_dag(dag_id)
+        dag = dag_bag_class()(dag_folder=str(path)).get_dag(dag_id)
         assert dag is not None, f"the test DAG did not import:\n{source}"
         dag_run = dag.test(run_conf=run_conf)
         tis = dag_run.get_task_instances()

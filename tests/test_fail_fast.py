@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_loopring import fail_fast
 from airflow_provider_loopring.exceptions import (
@@ -18,14 +16,18 @@ from airflow_provider_loopring.exceptions import (
     LoopringRateLimitError,
     LoopringServerError,
 )
-from airflow_provider_loopring.fail_fast import LoopringRetryPolicy, retry_can_help
+from airflow_provider_loopring.fail_fast import retry_can_help
 from airflow_provider_loopring.operators.loopring import (
     LoopringCollectionsOperator,
     LoopringNftBalancesOperator,
 )
 from airflow_provider_loopring.sensors.loopring import LoopringCollectionDeploymentSensor
 from airflow_provider_loopring.testing import Fault
+from airflow_provider_loopring.version_compat import HAS_RETRY_POLICY, AirflowFailException
 from tests.conftest import TEST_API_KEY
+
+# Airflow 3.3+ has task retry policies; before, fail_fast() raises AirflowFailException.
+needs_policy = pytest.mark.skipif(not HAS_RETRY_POLICY, reason="no task retry policy before 3.3")
 
 BALANCES = "/api/v3/user/nft/balances"
 COLLECTIONS = "/api/v3/user/collection/details"
@@ -46,22 +48,37 @@ TRANSIENT = [
 ]
 
 
+@needs_policy
 @pytest.mark.parametrize("error", FINAL, ids=lambda error: type(error).__name__)
 def test_errors_a_retry_cannot_cure_fail_the_task(error):
+    from airflow.sdk.definitions.retry_policy import RetryAction
+
+    from airflow_provider_loopring.fail_fast import LoopringRetryPolicy
+
     decision = LoopringRetryPolicy().evaluate(error, try_number=1, max_tries=4)
     assert not retry_can_help(error)
     assert decision.action is RetryAction.FAIL
     assert type(error).__name__ in (decision.reason or "")
 
 
+@needs_policy
 @pytest.mark.parametrize("error", TRANSIENT, ids=lambda error: f"{type(error).__name__}")
 def test_transient_errors_keep_the_tasks_retries(error):
+    from airflow.sdk.definitions.retry_policy import RetryAction
+
+    from airflow_provider_loopring.fail_fast import LoopringRetryPolicy
+
     decision = LoopringRetryPolicy().evaluate(error, try_number=1, max_tries=4)
     assert retry_can_help(error)
     assert decision.action is RetryAction.DEFAULT
 
 
+@needs_policy
 def test_every_operator_and_sensor_has_the_policy_unless_told_otherwise():
+    from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryRule
+
+    from airflow_provider_loopring.fail_fast import LoopringRetryPolicy
+
     balances = LoopringNftBalancesOperator(task_id="b", account_id=1)
     collections = LoopringCollectionsOperator(task_id="c", account_id=1)
     sensor = LoopringCollectionDeploymentSensor(task_id="s", account_id=1, collection_id=2)
@@ -85,8 +102,34 @@ def test_without_a_retry_policy_the_error_becomes_an_airflow_fail_exception(monk
     assert raised.value.__cause__ is auth
     with pytest.raises(LoopringServerError), fail_fast.fail_fast():
         raise TRANSIENT[1]
+    with pytest.raises(LoopringAuthError), fail_fast.fail_fast(enabled=False):
+        raise auth
 
 
+def test_a_retry_policy_of_its_own_or_none_turns_fail_fast_off_on_every_airflow():
+    from airflow_provider_loopring.fail_fast import wants_fail_fast
+
+    assert wants_fail_fast({"task_id": "b"})
+    assert not wants_fail_fast({"task_id": "b", "retry_policy": None})
+    assert not wants_fail_fast({"task_id": "b", "default_args": {"retry_policy": None}})
+    # A DAG written for Airflow 3.3 (retry_policy=None) imports on older Airflow too.
+    task = LoopringNftBalancesOperator(task_id="n", account_id=1, retry_policy=None)
+    assert task._fail_fast is False
+    assert LoopringNftBalancesOperator(task_id="d", account_id=1)._fail_fast is True
+
+
+@pytest.mark.skipif(HAS_RETRY_POLICY, reason="Airflow 3.3+ has task retry policies")
+def test_before_airflow_3_3_no_task_gets_a_policy_and_errors_become_fail_exceptions():
+    from airflow_provider_loopring.fail_fast import with_retry_policy
+
+    assert "retry_policy" not in with_retry_policy({"task_id": "b"})
+    assert "retry_policy" not in with_retry_policy({"task_id": "b", "retry_policy": None})
+    assert not hasattr(fail_fast, "LoopringRetryPolicy")
+    with pytest.raises(AirflowFailException, match="invalid ApiKey"), fail_fast.fail_fast():
+        raise FINAL[0]
+
+
+@needs_policy
 def test_with_a_retry_policy_the_error_is_raised_as_it_is():
     with pytest.raises(LoopringAuthError), fail_fast.fail_fast():
         raise FINAL[0]

@@ -61,3 +61,23 @@ def test_the_airflow_cli_lists_the_provider_and_its_hook(tmp_path):
     hooks = json.loads(cli("providers", "hooks"))
     (ours,) = [h for h in hooks if h["connection_type"] == "loopring"]
     assert ours["class"] == "airflow_provider_loopring.hooks.loopring.LoopringHook"
+
+
+def test_the_changelog_top_release_is_the_package_version():
+    import re
+
+    changelog = (Path(__file__).resolve().parents[1] / "CHANGELOG.md").read_text()
+    released = re.findall(r"^## \[(\d[^\]]*)\] - \d{4}-\d{2}-\d{2}$", changelog, flags=re.M)
+    assert released and released[0] == __version__, released
+    assert f"[{__version__}]: " in changelog  # the release's link at the bottom
+
+
+def test_the_how_to_guides_are_pages_of_the_docs_site():
+    from airflow_provider_loopring._provider_info import DOCS_URL, HOW_TO_GUIDES
+
+    (integration,) = get_provider_info()["integrations"]
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    for page, url in zip(HOW_TO_GUIDES, integration["how-to-guide"], strict=True):
+        assert url == f"{DOCS_URL}howto/{page}.html"
+        assert (docs / "howto" / f"{page}.md").is_file(), page
+    assert sorted(HOW_TO_GUIDES) == sorted(p.stem for p in (docs / "howto").glob("*.md"))

@@ -56,7 +56,13 @@ def check_statuses(value: object, name: str) -> tuple[str, ...]:
 
 
 def check_status_sets(targets: object, failures: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The statuses that end a wait: at least one target, none of them also a failure."""
+    """The statuses that end a wait: at least one target, none of them also a failure.
+
+    :param targets: the target statuses: a list, tuple or comma-separated string.
+    :param failures: the failure statuses, in the same forms; None or empty for none.
+    :return: the targets and the failures, each checked and without repeats.
+    :raises LoopringInvalidParameterError: on an unknown status, no target, or one in both.
+    """
     wanted = check_statuses(targets, "target_statuses")
     if not wanted:
         raise LoopringInvalidParameterError(
@@ -307,7 +313,11 @@ SELECTIONS: dict[str, type[NftSelection] | type[CollectionSelection]] = {
 
 
 def selection_from_dict(data: Mapping[str, Any]) -> Selection:
-    """The inverse of ``to_dict``, validated again (kwargs may come from an older release)."""
+    """The inverse of ``to_dict``, validated again (kwargs may come from an older release).
+
+    :param data: a selection's ``to_dict()``: its ``kind`` ("nft" or "collection") and fields.
+    :raises LoopringInvalidParameterError: on an unknown kind or an invalid field.
+    """
     fields = dict(data)
     kind = fields.pop("kind", None)
     if kind not in SELECTIONS:
@@ -362,7 +372,11 @@ class _Log(Protocol):
 
 
 def log_verdict(log: _Log, verdict: Verdict) -> None:
-    """What every mode logs of a check: the transitions seen, warnings, where the wait is."""
+    """What every mode logs of a check: the transitions seen, warnings, where the wait is.
+
+    :param log: the task's or the trigger's logger.
+    :param verdict: the check to log.
+    """
     for line in verdict.transitions:
         log.info("%s", line)
     for line in verdict.warnings:
@@ -381,7 +395,10 @@ def judge(
 
     A status Loopring sends that we do not know never ends the wait either way.
 
+    :param selection: the NFTs or the collection waited on.
     :param fetched: what the hook returned for ``selection.query()``.
+    :param targets: the statuses that end the wait, from :func:`check_status_sets`.
+    :param failures: the statuses that fail it, from :func:`check_status_sets`.
     :param last_seen: ``statuses`` of the previous verdict (empty on the first check).
     """
     watched = selection.watched(fetched)
@@ -520,6 +537,8 @@ def event(
 
     :param status: "success" (``records`` is what was awaited), "failure" (``records`` is what
         is in a failure status), "timeout" or "error" (a permanent API error).
+    :param message: what to tell the user; the sensor raises or logs it.
+    :param records: the NFT or collection records, as described for ``status``; None for none.
     :param transitions: every status change the trigger saw, in order.
     """
     return {

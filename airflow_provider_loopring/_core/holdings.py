@@ -53,7 +53,10 @@ class Change:
 
 
 def held(total: object) -> bool:
-    """Whether an amount means the NFT is held (Loopring lists zero balances too)."""
+    """Whether an amount means the NFT is held (Loopring lists zero balances too).
+
+    :param total: a balance's ``total``, as Loopring's decimal string or a number.
+    """
     return str(total).strip() not in ("", "0")
 
 
@@ -67,7 +70,11 @@ def holdings(balances: Iterable[Mapping[str, Any]]) -> dict[str, Holding]:
 
 
 def compare(before: Mapping[str, Holding], after: Mapping[str, Holding]) -> list[Change]:
-    """Every NFT whose holding differs, in a stable order (after's order, then removed ones)."""
+    """Every NFT whose holding differs, in a stable order (after's order, then removed ones).
+
+    :param before: the earlier look, from :func:`holdings`.
+    :param after: the later look, from :func:`holdings`.
+    """
     changes = []
     for nft_data, now in after.items():
         was = before.get(nft_data)

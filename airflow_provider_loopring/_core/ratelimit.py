@@ -21,6 +21,9 @@ class TokenBucket:
     the same bucket serves ``time.sleep`` and ``asyncio.sleep``. The burst is one request:
     in any one-second window at most ``rate + 1`` requests leave, which is what keeps a
     server-side limiter of the same rate from ever answering 429.
+
+    :param rate: requests per second, a finite positive number.
+    :param clock: seconds from a monotonic clock; tests pass a fake one.
     """
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:

@@ -24,7 +24,11 @@ _NFT_DATA = re.compile(r"0x[0-9a-fA-F]{64}")
 
 
 def finite(value: object, minimum: float) -> bool:
-    """A real number (not a bool, NaN or infinity) of at least ``minimum``."""
+    """A real number (not a bool, NaN or infinity) of at least ``minimum``.
+
+    :param value: what to check.
+    :param minimum: the smallest value allowed.
+    """
     return (
         isinstance(value, (int, float))
         and not isinstance(value, bool)
@@ -65,6 +69,12 @@ def _bounded_int(value: object, minimum: int, maximum: int = MAX_ID) -> TypeGuar
 
 
 def check_account_id(value: object, name: str = "account_id") -> int:
+    """A positive account id: an int, or its digits as text (as templates render them).
+
+    :param value: what to check.
+    :param name: the parameter to name in the error.
+    :raises LoopringInvalidParameterError: if it is not one.
+    """
     return _whole(value, name, "a positive integer account id", 1)
 
 

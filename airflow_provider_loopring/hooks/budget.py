@@ -30,36 +30,80 @@ class RateBudget(Protocol):
     every caller back (a 429's Retry-After). ``request`` is the call that waits, for errors.
     """
 
-    def reserve(self, request: core.ApiRequest) -> float: ...
+    def reserve(self, request: core.ApiRequest) -> float:
+        """Book the next slot for ``request``.
 
-    async def areserve(self, request: core.ApiRequest) -> float: ...
+        :param request: the call that will wait, named in errors.
+        :return: the seconds to wait before sending it.
+        """
 
-    def pause(self, seconds: float) -> None: ...
+    async def areserve(self, request: core.ApiRequest) -> float:
+        """:meth:`reserve` for the async hook.
 
-    async def apause(self, seconds: float) -> None: ...
+        :param request: the call that will wait, named in errors.
+        :return: the seconds to wait before sending it.
+        """
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller back, as a 429's Retry-After asks.
+
+        :param seconds: how long from now no request may leave.
+        """
+
+    async def apause(self, seconds: float) -> None:
+        """:meth:`pause` for the async hook.
+
+        :param seconds: how long from now no request may leave.
+        """
 
 
 class ProcessBudget:
-    """The connection's token bucket in this process (the default: nothing to reach)."""
+    """The connection's token bucket in this process (the default: nothing to reach).
+
+    :param bucket: the bucket, shared by the process's hooks on the connection
+        (:func:`shared_bucket`).
+    """
 
     def __init__(self, bucket: TokenBucket) -> None:
         self.bucket = bucket
 
     def reserve(self, request: core.ApiRequest) -> float:
+        """Book the bucket's next slot.
+
+        :param request: the call that will wait (not used: the bucket never fails).
+        :return: the seconds to wait before sending it.
+        """
         return self.bucket.reserve()
 
     async def areserve(self, request: core.ApiRequest) -> float:
+        """:meth:`reserve`, for the async hook: the bucket is never awaited.
+
+        :param request: the call that will wait (not used).
+        :return: the seconds to wait before sending it.
+        """
         return self.bucket.reserve()
 
     def pause(self, seconds: float) -> None:
+        """Hold every caller of the bucket back.
+
+        :param seconds: how long from now no request may leave.
+        """
         self.bucket.pause(seconds)
 
     async def apause(self, seconds: float) -> None:
+        """:meth:`pause`, for the async hook.
+
+        :param seconds: how long from now no request may leave.
+        """
         self.bucket.pause(seconds)
 
 
 def shared_bucket(key: str, rate: float) -> TokenBucket:
-    """The bucket of connection ``key`` at ``rate`` requests a second in this process."""
+    """The bucket of connection ``key`` at ``rate`` requests a second in this process.
+
+    :param key: the connection and where it points: ``conn_id@base_url``.
+    :param rate: requests per second; each rate of a connection has its own bucket.
+    """
     with _lock:
         bucket = _buckets.get((key, rate))
         if bucket is None:
@@ -70,6 +114,9 @@ def shared_bucket(key: str, rate: float) -> TokenBucket:
 def connection_budget(key: str, settings: core.ConnectionSettings) -> RateBudget:
     """The budget of connection ``key``: in Redis when its settings name a Redis connection.
 
+    :param key: the connection and where it points: ``conn_id@base_url``.
+    :param settings: the connection's settings: ``requests_per_second`` and
+        ``rate_limit_conn_id``.
     :raises LoopringInvalidParameterError: ``rate_limit_conn_id`` is set but redis-py is not
         installed (the ``[redis]`` extra); raised before any request.
     """

@@ -27,6 +27,8 @@ COLLECTIONS = Listing(CollectionsPage, lambda item: item.collection.id, None)
 class PageReader:
     """Reads one page of a listing, checked (``core.check_page``), inside the retry loop.
 
+    :param listing: the endpoint: :data:`BALANCES` or :data:`COLLECTIONS`.
+    :param request: the page's request, named in errors.
     :param alone: a one-page call: its items are handed out each once, as the pager does.
     """
 

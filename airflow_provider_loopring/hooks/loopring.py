@@ -170,6 +170,7 @@ class LoopringHook(BaseHook):
     def call(self, request: core.ApiRequest, parse: Callable[[Any], T] | None = None) -> Any:
         """Send one request with rate limit and retries; returns the parsed JSON.
 
+        :param request: the call, built by one of ``core``'s ``*_request`` functions.
         :param parse: makes the result from the JSON; what it raises is retried as the
             transport's errors are (a page that contradicts its totalNum may be asked again).
         """
@@ -243,7 +244,12 @@ class LoopringHook(BaseHook):
     # --- async transport -----------------------------------------------------------------
 
     async def acall(self, request: core.ApiRequest, parse: Callable[[Any], T] | None = None) -> Any:
-        """The async twin of :meth:`call`: same decisions, httpx instead of requests."""
+        """The async twin of :meth:`call`: same decisions, httpx instead of requests.
+
+        :param request: the call, built by one of ``core``'s ``*_request`` functions.
+        :param parse: makes the result from the JSON; retried on what it raises, as in
+            :meth:`call`.
+        """
         settings = await self.asettings()
         attempts = core.Attempts(self.retry_policy)
         self._client(settings)  # as in call(): set up before the first token
@@ -324,7 +330,12 @@ class LoopringHook(BaseHook):
     async def aget_account(
         self, *, address: str | None = None, account_id: int | None = None
     ) -> Account:
-        """The async twin of :meth:`get_account`."""
+        """The async twin of :meth:`get_account`.
+
+        :param address: the owner's layer-1 address (or ``account_id``; exactly one).
+        :param account_id: the account id.
+        :raises LoopringNotFoundError: Loopring has no layer-2 account for it.
+        """
         request = core.account_request(account_id=account_id, address=address)
         cached = self._cached_account(request)
         if cached is None:
@@ -380,7 +391,13 @@ class LoopringHook(BaseHook):
         limit: int = core.MAX_LIMIT,
         **query: Unpack[core.NftBalancesQuery],
     ) -> NftBalancesPage:
-        """The async twin of :meth:`get_nft_balances`."""
+        """The async twin of :meth:`get_nft_balances`.
+
+        :param offset: the first item, 0-based.
+        :param limit: items per page, 1 to 50.
+        :param query: ``account_id`` or ``address`` and the filters of
+            :class:`~airflow_provider_loopring._core.NftBalancesQuery`.
+        """
         request = core.nft_balances_request(offset=offset, limit=limit, **query)
         return await self.acall(request, PageReader(BALANCES, request, alone=True))
 
@@ -413,7 +430,14 @@ class LoopringHook(BaseHook):
         max_pages: int | None = None,
         **query: Unpack[core.NftBalancesQuery],
     ) -> AsyncIterator[NftBalance]:
-        """The async twin of :meth:`iter_nft_balances`."""
+        """The async twin of :meth:`iter_nft_balances`.
+
+        :param page_size: items per request, 1 to 50.
+        :param on_page: called with the pager after each page, before its items are handed out.
+        :param max_pages: fail rather than read more pages (default: the connection's).
+        :param query: ``account_id`` or ``address`` and the filters of
+            :class:`~airflow_provider_loopring._core.NftBalancesQuery`.
+        """
         base = core.nft_balances_request(limit=_page_size(page_size), **query)
         return self._aiterate(base, None, BALANCES, on_page, _max_pages(max_pages))
 
@@ -445,7 +469,13 @@ class LoopringHook(BaseHook):
         limit: int = core.MAX_LIMIT,
         **query: Unpack[core.CollectionsQuery],
     ) -> CollectionsPage:
-        """The async twin of :meth:`get_collections`."""
+        """The async twin of :meth:`get_collections`.
+
+        :param offset: the first item, 0-based.
+        :param limit: items per page, 1 to 50.
+        :param query: ``account_id`` or ``address`` and the filters of
+            :class:`~airflow_provider_loopring._core.CollectionsQuery`.
+        """
         request, address = core.collections_request(offset=offset, limit=limit, **query)
         request = await self._aresolved(request, address)
         return await self.acall(request, PageReader(COLLECTIONS, request, alone=True))
@@ -479,7 +509,14 @@ class LoopringHook(BaseHook):
         max_pages: int | None = None,
         **query: Unpack[core.CollectionsQuery],
     ) -> AsyncIterator[CollectionBalance]:
-        """The async twin of :meth:`iter_collections`."""
+        """The async twin of :meth:`iter_collections`.
+
+        :param page_size: items per request, 1 to 50.
+        :param on_page: called with the pager after each page (see :meth:`iter_nft_balances`).
+        :param max_pages: fail rather than read more pages (default: the connection's).
+        :param query: ``account_id`` or ``address`` and the filters of
+            :class:`~airflow_provider_loopring._core.CollectionsQuery`.
+        """
         base, address = core.collections_request(limit=_page_size(page_size), **query)
         return self._aiterate(base, address, COLLECTIONS, on_page, _max_pages(max_pages))
 

@@ -101,12 +101,17 @@ class RedisBudget:
     def reserve(self, request: core.ApiRequest) -> float:
         """Book the next slot; the seconds to wait for it.
 
+        :param request: the call that will wait, named in the error if Redis fails.
         :raises LoopringRateBudgetError: Redis did not answer (nothing was sent).
         """
         return self._run(request, lambda: self._script()(keys=[self.name], args=self._args(0)))
 
     async def areserve(self, request: core.ApiRequest) -> float:
-        """The async twin of :meth:`reserve` (triggers)."""
+        """The async twin of :meth:`reserve` (triggers).
+
+        :param request: the call that will wait, named in the error if Redis fails.
+        :raises LoopringRateBudgetError: Redis did not answer (nothing was sent).
+        """
         script = await self._ascript()
         return await self._arun(request, lambda: script(keys=[self.name], args=self._args(0)))
 
@@ -114,6 +119,8 @@ class RedisBudget:
         """Hold every caller of the budget back for ``seconds`` (a 429's Retry-After).
 
         Best effort: if Redis cannot be reached, the next token cannot be had either.
+
+        :param seconds: how long from now no request may leave.
         """
         try:
             self._script()(keys=[self.name], args=self._args(seconds))
@@ -121,7 +128,10 @@ class RedisBudget:
             self._pause_failed(exc)
 
     async def apause(self, seconds: float) -> None:
-        """The async twin of :meth:`pause`."""
+        """The async twin of :meth:`pause`.
+
+        :param seconds: how long from now no request may leave.
+        """
         try:
             script = await self._ascript()
             await script(keys=[self.name], args=self._args(seconds))
@@ -203,13 +213,21 @@ def _no_async_retry() -> redis.asyncio.retry.Retry:
 
 
 def redis_options(redis_conn_id: str) -> dict[str, Any]:
-    """The client options of an Airflow connection to Redis, read through Airflow."""
+    """The client options of an Airflow connection to Redis, read through Airflow.
+
+    :param redis_conn_id: the Redis connection (the Loopring connection's
+        ``rate_limit_conn_id``).
+    :return: keyword arguments for redis-py's clients (see :func:`options_from`).
+    """
     return options_from(BaseHook.get_connection(redis_conn_id), redis_conn_id)
 
 
 def options_from(conn: Any, redis_conn_id: str) -> dict[str, Any]:
     """Client options from a connection's fields; the password stays a connection secret.
 
+    :param conn: the Airflow connection: host, port (default 6379), login, password and the
+        extras ``db`` and the ``ssl`` ones (:data:`SSL_EXTRAS`).
+    :param redis_conn_id: its id, named in errors.
     :raises LoopringInvalidParameterError: no host, or a ``db`` that is not an integer.
     """
     if not conn.host:

@@ -48,7 +48,13 @@ def tls() -> ssl.SSLContext:
 def response_body(
     request: core.ApiRequest, headers: Mapping[str, str], settings: core.ConnectionSettings
 ) -> core.ResponseBody:
-    """An empty body for a response whose headers just arrived, capped by the connection."""
+    """An empty body for a response whose headers just arrived, capped by the connection.
+
+    :param request: the call answered, named in errors.
+    :param headers: the response's headers: ``Content-Encoding`` and ``Content-Length``.
+    :param settings: the connection's settings, for ``max_response_bytes``.
+    :raises LoopringBadResponseError: a plain body whose ``Content-Length`` is over the cap.
+    """
     body = core.ResponseBody(request, headers.get("Content-Encoding"), settings.max_response_bytes)
     body.check_length(headers.get("Content-Length"))
     return body
@@ -57,6 +63,7 @@ def response_body(
 def reason(exc: BaseException, secrets: list[str]) -> str:
     """The innermost cause of a transport error, short ("Connection refused").
 
+    :param exc: what the transport raised.
     :param secrets: header values sent (the key): masked, should a transport's text hold one.
     """
     while exc.__cause__ or exc.__context__:

@@ -19,7 +19,14 @@ from airflow_provider_loopring.models.fields import (
 class Account(ApiModel):
     """A layer-2 account (``/api/v3/account``).
 
+    :param account_id: the layer-2 account id.
+    :param owner: the layer-1 address that owns the account.
+    :param frozen: whether the account is frozen: it cannot submit orders.
     :param public_key: the EdDSA key, ``x`` and ``y``; both empty before activation.
+    :param tags: comma-separated tags such as VIP levels; often empty.
+    :param nonce: the account's layer-2 nonce.
+    :param key_nonce: the nonce of the account's key changes; ``key_seed`` names the one
+        before it.
     :param key_seed: the message signed to derive the key; empty before activation.
     """
 

@@ -25,9 +25,22 @@ from airflow_provider_loopring.models.status import STATUS, DeploymentStatus
 class Collection(ApiModel):
     """An NFT collection (``collection``, ``collectionInfo``, or ``nft/public/collection``).
 
+    :param id: Loopring's collection id.
+    :param owner: the layer-1 address of the collection's owner.
+    :param name: the collection's name, any Unicode.
+    :param contract_address: the NFT contract on layer 1 (counterfactual until deployed).
     :param collection_address: a 0x address, ``0x..-0x..`` for legacy collections, or a URL.
+    :param base_uri: the base URI of its NFTs' metadata (``ipfs://...``); empty for legacy
+        and GameStop collections.
+    :param nft_factory: the factory contract its NFT contract comes from.
+    :param description: free text; may be empty.
+    :param avatar: the avatar image's URI.
+    :param banner: the banner image's URI; may be empty.
+    :param thumbnail: the thumbnail's URI; may be empty.
+    :param tile_uri: the tile image's URI.
     :param cached: CDN copies of avatar, banner, tileUri and thumbnail.
     :param deploy_status: a :class:`DeploymentStatus`, the raw string if unknown, or None.
+    :param nft_type: ``ERC1155`` or ``ERC721``.
     :param is_public: documented, absent from real responses: usually None.
     :param times: createdAt and updatedAt, in milliseconds.
     :param extra: properties (isLegacy, isMintable, ...) and mintChannel.
@@ -91,6 +104,7 @@ def _read_count(raw: Mapping[str, Any], key: str) -> int:
 class CollectionBalance(ApiModel):
     """A collection and how many kinds of its NFTs an account holds.
 
+    :param collection: the collection; required, unlike the other nested objects.
     :param count: kinds of NFT held; 0 when absent (``nft/public/collections`` sends none).
     """
 

@@ -33,7 +33,10 @@ Reader = Callable[[dict[str, Any], str], Any]
 
 
 def describe(value: Any) -> str:
-    """A value for an error message: short, and its type named unless it is a string."""
+    """A value for an error message: short, and its type named unless it is a string.
+
+    :param value: the value as received; :data:`MISSING` reads "nothing", None "null".
+    """
     if value is MISSING:
         return "nothing"
     if value is None:
@@ -45,6 +48,13 @@ def describe(value: Any) -> str:
 
 
 def bad(key: str, expected: str, value: Any) -> ValueError:
+    """The error for a field of the wrong shape: ``key: expected ..., got ...``.
+
+    :param key: the field, as Loopring names it (or a path to it).
+    :param expected: what it should have been, in words ("an integer").
+    :param value: what it was (:data:`MISSING` when absent).
+    :return: the error, for the caller to raise.
+    """
     return ValueError(f"{key}: expected {expected}, got {describe(value)}")
 
 
@@ -67,6 +77,12 @@ def _as_int(value: Any) -> int | None:
 
 
 def read_required_int(raw: Mapping[str, Any], key: str) -> int:
+    """A field that must be an integer (or its decimal string).
+
+    :param raw: the object as Loopring sent it.
+    :param key: the field's name there.
+    :raises ValueError: naming the field, when it is absent, null or not an integer.
+    """
     number = _as_int(raw.get(key))
     if number is None:
         raise bad(key, "an integer", raw.get(key, MISSING))
@@ -74,6 +90,13 @@ def read_required_int(raw: Mapping[str, Any], key: str) -> int:
 
 
 def read_int(raw: Mapping[str, Any], key: str, expected: str = "an integer") -> int | None:
+    """An optional integer field (or its decimal string); None when absent or null.
+
+    :param raw: the object as Loopring sent it.
+    :param key: the field's name there.
+    :param expected: what the error says was expected.
+    :raises ValueError: naming the field, when it is something else.
+    """
     value = raw.get(key)
     if value is None:
         return None
@@ -97,6 +120,12 @@ def _read_optional(raw: Mapping[str, Any], key: str, kind: type[_T], expected: s
 
 
 def read_str(raw: Mapping[str, Any], key: str) -> str | None:
+    """An optional string field; None when absent or null.
+
+    :param raw: the object as Loopring sent it.
+    :param key: the field's name there.
+    :raises ValueError: naming the field, when it is something else.
+    """
     return _read_optional(raw, key, str, "a string")
 
 
@@ -114,7 +143,13 @@ def _read_optional_object(raw: Mapping[str, Any], key: str) -> dict[str, Any] | 
 
 
 def parse_at(model: type[_M], path: str, value: Any) -> _M:
-    """``value`` read into ``model``, its errors prefixed with ``path`` (``data[3].total``)."""
+    """``value`` read into ``model``, its errors prefixed with ``path`` (``data[3].total``).
+
+    :param model: the model class to build.
+    :param path: where ``value`` is in the response, for errors.
+    :param value: the decoded JSON object; the model owns a shallow copy of it.
+    :raises ValueError: naming the path, when it is not an object or has a wrong field.
+    """
     if not isinstance(value, dict) and not isinstance(value, Mapping):  # the ABC check is slow
         raise bad(path, "an object", value)
     try:
@@ -124,7 +159,14 @@ def parse_at(model: type[_M], path: str, value: Any) -> _M:
 
 
 def read_nested(raw: dict[str, Any], key: str, model: type[_M]) -> _M | None:
-    """A nested object read into ``model``; None when null or absent."""
+    """A nested object read into ``model``; None when null or absent.
+
+    The parent's ``raw`` then holds the child's copy, so each dict is held once.
+
+    :param raw: the parent object, as the parent model holds it.
+    :param key: the nested object's name there.
+    :param model: the model class to build.
+    """
     value = raw.get(key)
     if value is None:
         return None
@@ -138,6 +180,8 @@ def copy_json(value: Any) -> Any:
 
     Each dict is copied whole, in C; only the containers in it are visited, and a dict of
     plain values (most of them) is recognised without a loop.
+
+    :param value: decoded JSON: dicts, lists and plain values.
     """
     if isinstance(value, dict):
         copied = dict(value)
@@ -184,7 +228,13 @@ AMOUNT = Kind(frozenset(), _read_amount)  # decimal strings: always converted
 
 
 def nested(attribute: str, key: str, model: type[ApiModel]) -> Field:
-    """A nested object read into ``model`` (None when null or absent)."""
+    """A nested object read into ``model`` (None when null or absent).
+
+    :param attribute: the model's attribute.
+    :param key: the object's name in Loopring's response.
+    :param model: the model class to read it into.
+    :return: the field, for a model's ``_FIELDS``.
+    """
 
     def read(raw: dict[str, Any], name: str) -> Any:  # a closure: faster than a partial
         return read_nested(raw, name, model)

@@ -107,10 +107,14 @@ def _read_pending(raw: dict[str, Any], key: str) -> PendingBalance:
 class NftMetadata(ApiModel):
     """An NFT's metadata as Loopring caches it (``metadata``, with ``metadata=true``).
 
+    :param uri: where the metadata comes from (``ipfs://...``).
     :param base: name, decimals, description, image, properties (a string), ...
     :param image_size: thumbnails by size: ``240-240``, ``332-332``, ``original``.
     :param extra: imageData, externalUrl, attributes (a JSON-encoded string), animationUrl, ...
+    :param status: Loopring's status of its cached copy, undocumented (1 in its examples).
     :param nft_type: an int here (1 = ERC1155), unlike the balance's string.
+    :param network: Loopring's network code, undocumented (0 in its examples).
+    :param token_address: the NFT's token contract, lowercase here.
     :param nft_id: as sent: 0x followed by DECIMAL digits; see :attr:`nft_id_hex`.
     """
 
@@ -145,14 +149,27 @@ class NftMetadata(ApiModel):
 class NftBalance(ApiModel):
     """One NFT held by one account (an item of ``/api/v3/user/nft/balances``).
 
+    :param account_id: the account that holds it.
+    :param token_id: the NFT's token slot in the account (from 32768).
+    :param nft_data: the NFT's id on layer 2: 0x + 64 hex digits, the same in every account.
+    :param token_address: the NFT's token contract on layer 1.
+    :param nft_type: ``ERC1155`` or ``ERC721``.
     :param nft_id: 0x + 64 lowercase hex digits (Loopring may drop leading zeros); ``to_dict``
         keeps the id as sent.
     :param total: held, including ``locked``; big integers from decimal strings, missing = 0.
     :param locked: frozen by pending orders or transfers.
+    :param pending: amounts on their way between layers; zeros when absent or null.
+    :param is_counterfactual_nft: whether its token contract is counterfactual (an address
+        known before the contract is deployed).
     :param deployment_status: a :class:`DeploymentStatus`, the raw string if unknown, or None.
     :param metadata: present with ``metadata=true``; None when null or absent.
+    :param minter: the address that minted the NFT.
+    :param royalty_percentage: the minter's royalty on trades, in percent.
+    :param id: Loopring's id of this balance.
     :param updated_at: milliseconds, as is ``balance_updated_at``.
+    :param balance_updated_at: when the amount last changed.
     :param preference: ``favourite`` and ``hide`` flags, when sent.
+    :param collection_info: the NFT's collection, when sent; None when null or absent.
     """
 
     _FIELDS = (

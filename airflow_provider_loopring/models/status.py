@@ -44,7 +44,11 @@ _STATUSES = {status.value: status for status in DeploymentStatus}
 
 
 def same_address(a: str | None, b: str | None) -> bool:
-    """Whether two addresses are the same; Loopring mixes their case. ``None`` matches nothing."""
+    """Whether two addresses are the same; Loopring mixes their case. ``None`` matches nothing.
+
+    :param a: an address, or None.
+    :param b: another, or None.
+    """
     return a is not None and b is not None and a.lower() == b.lower()
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, TypeVar
 from airflow.sdk import BaseOperator
 
 from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
-from airflow_provider_loopring.fail_fast import fail_fast, with_retry_policy
+from airflow_provider_loopring.fail_fast import fail_fast, wants_fail_fast, with_retry_policy
 from airflow_provider_loopring.links.loopring import EXTRA_LINKS
 
 if TYPE_CHECKING:
@@ -147,7 +147,16 @@ def _classify(value: object) -> Account:
 
 
 def check_accounts(account_id: object, address: object, accounts: object = None) -> list[Account]:
-    """The accounts to fetch, each checked, duplicates dropped, in the order given."""
+    """The accounts to fetch, each checked, duplicates dropped, in the order given.
+
+    Give exactly one of the three, each a single value, a list or a comma-separated string.
+
+    :param account_id: account ids.
+    :param address: owner addresses (0x + 40 hex digits).
+    :param accounts: account ids and owner addresses mixed.
+    :return: ``("account_id", id)`` and ``("address", address)`` pairs.
+    :raises LoopringInvalidParameterError: not exactly one given, none in it, or an invalid one.
+    """
     from airflow_provider_loopring import _core as core
     from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
 
@@ -178,7 +187,11 @@ def _as_is(value: object, name: str) -> object:
 
 
 def account_key(account: Account) -> str:
-    """An account's name in checkpoints and logs: ``account_id:11329``, ``address:0xab..``."""
+    """An account's name in checkpoints and logs: ``account_id:11329``, ``address:0xab..``.
+
+    :param account: an ``("account_id", id)`` or ``("address", address)`` pair; the address
+        is lowercased, as Loopring mixes its case.
+    """
     return f"{account[0]}:{str(account[1]).lower()}"
 
 
@@ -241,7 +254,9 @@ class LoopringAccountsOperator(BaseOperator):
         loopring_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
+        fails_fast = wants_fail_fast(kwargs)
         super().__init__(**with_retry_policy(kwargs))
+        self._fail_fast = fails_fast
         self.account_id = account_id
         self.address = address
         self.accounts = accounts
@@ -319,7 +334,12 @@ class LoopringAccountsOperator(BaseOperator):
     # --- running ---------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
-        with fail_fast():
+        """Fetch every account's records, into the XCom or into ``output_path``.
+
+        :param context: the task's context: its task instance (checkpoints, XCom) and run (day).
+        :return: the records, or with ``output_path`` a reference to the object written.
+        """
+        with fail_fast(self._fail_fast):
             return self._execute(context)
 
     def _execute(self, context: Context) -> Any:
@@ -632,7 +652,10 @@ class LoopringAccountsOperator(BaseOperator):
 
 def run_day(context: Context) -> str:
     """The day a DAG run is about, "YYYY-MM-DD": its ``run_after`` in UTC (every run has one;
-    a manual run may have no logical date), today outside a run."""
+    a manual run may have no logical date), today outside a run.
+
+    :param context: the task's context; its ``dag_run`` is read, if any.
+    """
     import pendulum
 
     dag_run = context.get("dag_run") if context else None

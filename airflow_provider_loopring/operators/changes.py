@@ -69,6 +69,11 @@ class LoopringSnapshotChangesOperator(BaseOperator):
             _check_day(self.day, "day")
 
     def execute(self, context: Context) -> dict[str, Any]:
+        """Compare the day with the previous complete one and write the changes.
+
+        :param context: the task's context, for the run's day when ``day`` is not given.
+        :return: the counts and, when a file was written, its reference (see above).
+        """
         import pendulum
 
         from airflow_provider_loopring.operators.base import run_day

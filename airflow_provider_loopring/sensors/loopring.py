@@ -11,12 +11,18 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
-from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
-from airflow_provider_loopring.fail_fast import fail_fast, with_retry_policy
+from airflow_provider_loopring.fail_fast import fail_fast, wants_fail_fast, with_retry_policy
 from airflow_provider_loopring.links.loopring import EXTRA_LINKS
+from airflow_provider_loopring.version_compat import (
+    HAS_TASK_STATE_STORE,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    conf,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -55,7 +61,9 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
         loopring_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
+        fails_fast = wants_fail_fast(kwargs)
         super().__init__(**with_retry_policy(kwargs))
+        self._fail_fast = fails_fast
         from airflow_provider_loopring._core import check_flag
         from airflow_provider_loopring._core.deployment_wait import check_status_sets
 
@@ -103,7 +111,7 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
             # Absolute, and from the first try of a reschedule: the trigger keeps it across
             # triggerer restarts, so the wait never lasts longer than ``timeout``.
             self._deadline = self._started_at(context) + self.timeout
-        with fail_fast():
+        with fail_fast(self._fail_fast):
             return super().execute(context)
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
@@ -154,8 +162,14 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
             store.set(_SEEN_KEY, statuses)
 
     def _state_store(self, context: Context) -> Any:
-        """The task state store in reschedule mode (Airflow 3.3+), where memory does not last."""
-        return context.get("task_state_store") if self.reschedule else None
+        """The task state store in reschedule mode, where memory does not last.
+
+        Before Airflow 3.3 there is none: each reschedule then starts without the statuses the
+        previous check saw, so it logs where the wait is but no transitions.
+        """
+        if not (self.reschedule and HAS_TASK_STATE_STORE):
+            return None
+        return context.get("task_state_store")
 
     def _started_at(self, context: Context) -> float:
         if self.reschedule:
@@ -227,10 +241,10 @@ class LoopringNftDeploymentSensor(_LoopringDeploymentSensor):
     ``nft_datas`` must all be held by the account before the wait can end. Returns (XCom) a list
     of ``{"nftData", "tokenAddress", "deploymentStatus"}``.
 
-    :param account_id: the account holding the NFTs (or ``address``; exactly one).
-    :param address: the account's layer-1 address.
-    :param nft_datas: only these NFTs: a list or a comma-separated string.
-    :param token_addrs: only NFTs of these token contracts.
+    :param account_id: (templated) the account holding the NFTs (or ``address``; exactly one).
+    :param address: (templated) the account's layer-1 address.
+    :param nft_datas: (templated) only these NFTs: a list or a comma-separated string.
+    :param token_addrs: (templated) only NFTs of these token contracts.
     :param target_statuses: statuses that end the wait; default ``("DEPLOYED",)``.
     :param failure_statuses: statuses that fail the task at once; default ``("DEPLOY_FAILED",)``.
     :param deferrable: wait in the triggerer; default ``[operators] default_deferrable``.
@@ -263,10 +277,10 @@ class LoopringCollectionDeploymentSensor(_LoopringDeploymentSensor):
 
     Returns (XCom) the collection record, with Loopring's field names.
 
-    :param account_id: the account (or ``address``; exactly one).
-    :param address: the account's layer-1 address (resolved to its account first).
-    :param collection_id: the collection's id (or ``contract_address``; exactly one).
-    :param contract_address: the collection's contract address.
+    :param account_id: (templated) the account (or ``address``; exactly one).
+    :param address: (templated) the account's layer-1 address (resolved to its account first).
+    :param collection_id: (templated) the collection's id (or ``contract_address``; exactly one).
+    :param contract_address: (templated) the collection's contract address.
     :param target_statuses: statuses that end the wait; default ``("DEPLOYED",)``.
     :param failure_statuses: statuses that fail the task at once; default ``("DEPLOY_FAILED",)``.
     :param deferrable: wait in the triggerer; default ``[operators] default_deferrable``.

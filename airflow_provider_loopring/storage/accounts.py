@@ -43,6 +43,7 @@ class AccountCache:
 
     @property
     def fs(self) -> Any:
+        """The folder's fsspec filesystem."""
         return self.folder.fs
 
     def load(self) -> AccountCache:
@@ -71,6 +72,11 @@ class AccountCache:
         return self
 
     def get(self, address: str) -> int | None:
+        """The account id of ``address``, if any writer found it; kept in this task's object.
+
+        :param address: an owner address, in any case.
+        :return: the account id, or None when the address must be looked up.
+        """
         key = address.lower()
         with self._lock:
             account_id = self._known.get(key)
@@ -79,6 +85,11 @@ class AccountCache:
             return account_id
 
     def put(self, address: str, account_id: int) -> None:
+        """Remember an address the task looked up (saved by :meth:`save`).
+
+        :param address: the owner address, in any case.
+        :param account_id: its account id, as Loopring answered.
+        """
         key = address.lower()
         with self._lock:
             self._known[key] = self._mine[key] = account_id

@@ -34,7 +34,14 @@ RECORDS_PER_BUCKET = 200_000  # ~50 MiB of holdings in memory at once
 
 
 def latest_complete_day(root: str, kind: str, before: str, conn_id: str | None) -> str | None:
-    """The newest day before ``before`` whose ``kind`` partition has its manifest."""
+    """The newest day before ``before`` whose ``kind`` partition has its manifest.
+
+    :param root: the snapshot root URL.
+    :param kind: the snapshot's record kind: ``balances``, ``collections`` or ``changes``.
+    :param before: the day, "YYYY-MM-DD"; only days strictly before it count.
+    :param conn_id: the Airflow connection with the storage's credentials.
+    :return: that day, or None when there is none.
+    """
     from airflow.sdk import ObjectStoragePath
 
     folder = ObjectStoragePath(f"{root.rstrip('/')}/{kind}", conn_id=conn_id)
@@ -60,7 +67,12 @@ def compare_days(
 ) -> dict[str, Any]:
     """Write the changes of ``day`` against the latest earlier complete day into ``sink``.
 
+    :param root: the snapshot root URL (``<root>/balances/dt=<day>/``).
+    :param day: the day to compare, "YYYY-MM-DD".
+    :param conn_id: the Airflow connection with the storage's credentials.
     :param sink: a part of an ObjectStorageWriter (record kind ``changes``).
+    :param records_per_bucket: about how many holdings each local bucket holds, so how much
+        memory the comparison takes (about 250 bytes each).
     :return: ``{"day", "previous_day", "added", "removed", "amount", "status"}``;
         ``previous_day`` None (and nothing written) when there is no earlier complete day.
     :raises ValueError: ``day``'s balances are not complete (no manifest).

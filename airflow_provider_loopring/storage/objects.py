@@ -72,6 +72,7 @@ def _check_url(value: object, name: str, example: str, *, folder: bool) -> str:
 def check_output_path(value: object, *, filesystem: bool = False) -> str:
     """A URL naming one object: ``scheme://...``, not a folder.
 
+    :param value: the operator's ``output_path``.
     :param filesystem: also ask Airflow whether a filesystem is registered for the scheme.
         That loads every provider's filesystem list, so it is done when a task runs, not
         when a DAG file is parsed.
@@ -92,7 +93,12 @@ def check_output_path(value: object, *, filesystem: bool = False) -> str:
 
 
 def check_folder_url(value: object, name: str) -> str:
-    """A URL naming a folder in object storage: ``s3://bucket/loopring/``, ``file:///data``."""
+    """A URL naming a folder in object storage: ``s3://bucket/loopring/``, ``file:///data``.
+
+    :param value: the URL to check.
+    :param name: the parameter it came from, named in the error.
+    :raises LoopringInvalidParameterError: if it is not such a URL.
+    """
     example = "a folder URL such as s3://bucket/loopring/accounts or file:///data/accounts"
     return _check_url(value, name, example, folder=True)
 
@@ -112,6 +118,10 @@ class FilePart:
         self._file: IO[bytes] | None = None
 
     def write(self, record: dict[str, Any]) -> None:
+        """Append one record, framed by the layout (the file is opened on the first one).
+
+        :param record: a record as Loopring sent it.
+        """
         if self._file is None:
             self._file = open(self.path, "ab")  # noqa: SIM115 (closed by close())
         if self.records:
@@ -120,13 +130,17 @@ class FilePart:
         self.records += 1
 
     def close(self) -> None:
+        """Close the file; the part keeps its path and count, for the commit."""
         if self._file is not None:
             self._file.close()
             self._file = None
 
 
 class HashingWriter:
-    """Counts and hashes the bytes on their way out: a reference describes them exactly."""
+    """Counts and hashes the bytes on their way out: a reference describes them exactly.
+
+    :param out: the binary file the bytes go to.
+    """
 
     def __init__(self, out: IO[bytes]) -> None:
         self.out = out
@@ -134,6 +148,11 @@ class HashingWriter:
         self.size = 0
 
     def write(self, data: bytes) -> int:
+        """Hash, count and pass on ``data``.
+
+        :param data: the next bytes.
+        :return: how many were written: all of them.
+        """
         self.sha256.update(data)
         self.size += len(data)
         self.out.write(data)
@@ -143,6 +162,7 @@ class HashingWriter:
     closed = False
 
     def tell(self) -> int:
+        """The bytes written so far."""
         return self.size
 
     def flush(self) -> None:
@@ -153,6 +173,10 @@ class HashingWriter:
 
 
 def is_local(fs: AbstractFileSystem) -> bool:
+    """Whether ``fs`` is the local disk (where a rename, not one PUT, makes a write whole).
+
+    :param fs: an fsspec filesystem.
+    """
     from fsspec.implementations.local import LocalFileSystem
 
     return isinstance(fs, LocalFileSystem)
@@ -162,6 +186,10 @@ def write_whole(fs: AbstractFileSystem, path: str, data: bytes) -> None:
     """Write a small object so that a reader sees all of it or nothing.
 
     One PUT is atomic on object stores; a local file is written aside and renamed.
+
+    :param fs: the fsspec filesystem of the store.
+    :param path: the object's path in it (no scheme).
+    :param data: the whole object.
     """
     if not is_local(fs):
         fs.pipe_file(path, data)
@@ -226,6 +254,7 @@ class ObjectStorageWriter:
 
     @property
     def fs(self) -> AbstractFileSystem:
+        """The target's fsspec filesystem."""
         return self.target.fs
 
     def __enter__(self) -> ObjectStorageWriter:
@@ -246,6 +275,7 @@ class ObjectStorageWriter:
 
     @property
     def scratch(self) -> str:
+        """The local folder of the part files, made on entering (removed on leaving)."""
         if self._scratch is None:
             raise RuntimeError("use ObjectStorageWriter as a context manager")
         return self._scratch
@@ -262,13 +292,23 @@ class ObjectStorageWriter:
         return FilePart(path, self.layout)
 
     def checkpoints(self, task_key: str, fingerprint: str, interval: float) -> Checkpoints:
-        """The checkpoints of one task instance's tries, in :attr:`staging_root`."""
+        """The checkpoints of one task instance's tries, in :attr:`staging_root`.
+
+        :param task_key: the task instance's name there, from
+            :func:`~airflow_provider_loopring.storage.staging.task_key`.
+        :param fingerprint: what the task fetches: checkpoints of another are not reused.
+        :param interval: seconds between two saves; 0 saves after every account.
+        """
         from airflow_provider_loopring.storage.staging import Checkpoints
 
         return Checkpoints(self, posixpath.join(self.staging_root, task_key), fingerprint, interval)
 
     def commit(self, parts: Sequence[FilePart], *, fetched_at: str) -> dict[str, Any]:
-        """Join the parts in order, put the object in place; returns the XCom reference."""
+        """Join the parts in order, put the object in place; returns the XCom reference.
+
+        :param parts: every account's part, closed, in the order the object lists them.
+        :param fetched_at: when the records were fetched (ISO 8601), for the reference.
+        """
         temp = self._temp_path()
         self._temp = temp
         written = self._concatenate(parts, temp)
@@ -327,7 +367,7 @@ class ObjectStorageWriter:
     def _record_lineage(self) -> None:
         # Writing through fs (not ObjectStoragePath.open/move) keeps the temporary object out
         # of lineage; the target is reported once here.
-        from airflow.sdk.lineage import get_hook_lineage_collector
+        from airflow_provider_loopring.version_compat import get_hook_lineage_collector
 
         get_hook_lineage_collector().add_output_asset(context=self.target, uri=self.url)
 

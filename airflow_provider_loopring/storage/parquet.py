@@ -68,12 +68,18 @@ class ArrowPart:
         self._stream: Any = None
 
     def write(self, record: dict[str, Any]) -> None:
+        """Add one record as a row; full batches go to the file.
+
+        :param record: a record as Loopring sent it.
+        :raises ValueError: a field does not fit its column (named in the message).
+        """
         self._rows.append(self._reader.row(record))
         self.records += 1
         if len(self._rows) >= BATCH_ROWS:
             self._flush()
 
     def close(self) -> None:
+        """Write the rows still held and close the file (an empty part holds the schema)."""
         if self._stream is None or self._rows:
             self._flush()  # an empty part still holds the schema
         self._stream.close()
@@ -96,6 +102,9 @@ def record_batch(schema: Any, rows: Sequence[Sequence[Any]]) -> Any:
 
     Dates become ``datetime.date`` here rather than through Arrow's cast, which would load
     Arrow's compute kernels (+12 MiB in every task) for a handful of distinct days.
+
+    :param schema: the pyarrow schema (:func:`.schemas.arrow_schema`).
+    :param rows: rows from :meth:`.schemas.RowReader.row`.
     """
     import pyarrow as pa
 
@@ -116,7 +125,14 @@ def _day(text: str) -> datetime.date:
 
 
 def write_parts(kind: str, parts: Sequence[Any], out: IO[bytes]) -> None:
-    """The parts' batches, in order, as one Parquet file written to ``out``."""
+    """The parts' batches, in order, as one Parquet file written to ``out``.
+
+    Row groups are cut at ``ROW_GROUP_BYTES`` or ``ROW_GROUP_ROWS``, whichever comes first.
+
+    :param kind: the record kind: ``balances``, ``collections`` or ``changes``.
+    :param parts: closed :class:`ArrowPart` objects; empty ones are left out.
+    :param out: the binary file the Parquet file is written to.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -127,7 +127,10 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
 
 
 def arrow_schema(kind: str) -> Any:
-    """The pyarrow schema of a record kind, with the schema version in its metadata."""
+    """The pyarrow schema of a record kind, with the schema version in its metadata.
+
+    :param kind: ``balances``, ``collections`` or ``changes``.
+    """
     import pyarrow as pa
 
     types = {
@@ -224,7 +227,10 @@ class RowReader:
         self._known = _known_paths(self.columns)
 
     def row(self, record: Mapping[str, Any]) -> list[Any]:
-        """The record's values in column order; raises ValueError naming a wrong field."""
+        """The record's values in column order; raises ValueError naming a wrong field.
+
+        :param record: a record as Loopring sent it; fields beyond the columns go to ``extra``.
+        """
         values: list[Any] = [self.snapshot_date]
         for path, convert, where in self._read:
             value: Any = record

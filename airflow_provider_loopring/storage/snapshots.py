@@ -28,7 +28,12 @@ T = TypeVar("T")
 
 
 def partition(root: str, kind: str, day: str) -> str:
-    """``<root>/<kind>/dt=<day>``: the folder of one record kind on one day."""
+    """``<root>/<kind>/dt=<day>``: the folder of one record kind on one day.
+
+    :param root: the snapshot root URL.
+    :param kind: the record kind: ``balances``, ``collections``, ``summary``, ``changes``.
+    :param day: the day, "YYYY-MM-DD".
+    """
     return f"{root.rstrip('/')}/{kind}/dt={day}"
 
 
@@ -39,7 +44,13 @@ def _path(url: str, conn_id: str | None) -> Any:
 
 
 def start_day(root: str, day: str, kinds: Iterable[str], *, conn_id: str | None) -> None:
-    """Mark a day incomplete before its files are written again: remove its manifests."""
+    """Mark a day incomplete before its files are written again: remove its manifests.
+
+    :param root: the snapshot root URL.
+    :param day: the day, "YYYY-MM-DD".
+    :param kinds: the record kinds the run writes again.
+    :param conn_id: the Airflow connection with the storage's credentials.
+    """
     for kind in kinds:
         manifest = _path(f"{partition(root, kind, day)}/{MANIFEST}", conn_id)
         if manifest.exists():
@@ -54,6 +65,7 @@ def commit_partition(
     :param folder: the partition's URL.
     :param files: what the run wrote there, each ``{"path", "records", "bytes", "sha256"}``
         (the operators' XCom references have these keys).
+    :param conn_id: the Airflow connection with the storage's credentials.
     :param about: more to say in the manifest (``kind``, ``day``, counts).
     :return: the manifest.
     """
@@ -83,7 +95,13 @@ def commit_partition(
 
 
 def write_file(url: str, data: bytes, *, records: int, conn_id: str | None) -> dict[str, Any]:
-    """Write one small file of a partition whole; returns its entry for the manifest."""
+    """Write one small file of a partition whole; returns its entry for the manifest.
+
+    :param url: the file's URL, in the partition's folder.
+    :param data: the file's bytes.
+    :param records: how many records it holds, for the manifest.
+    :param conn_id: the Airflow connection with the storage's credentials.
+    """
     import hashlib
 
     target = _path(url, conn_id)
@@ -97,7 +115,11 @@ def write_file(url: str, data: bytes, *, records: int, conn_id: str | None) -> d
 
 
 def read_manifest(folder: str, *, conn_id: str | None = None) -> dict[str, Any] | None:
-    """A partition's manifest; None while the partition is incomplete (or absent)."""
+    """A partition's manifest; None while the partition is incomplete (or absent).
+
+    :param folder: the partition's URL (:func:`partition`).
+    :param conn_id: the Airflow connection with the storage's credentials.
+    """
     manifest = _path(f"{folder.rstrip('/')}/{MANIFEST}", conn_id)
     if not manifest.exists():
         return None
@@ -117,7 +139,12 @@ class Balance(NamedTuple):
 def read_balances(
     folder: str, manifest: dict[str, Any], conn_id: str | None = None
 ) -> Iterator[Balance]:
-    """Every balance of the files a partition's manifest lists, file by file, streamed."""
+    """Every balance of the files a partition's manifest lists, file by file, streamed.
+
+    :param folder: the partition's URL (:func:`partition`).
+    :param manifest: its manifest, from :func:`read_manifest`.
+    :param conn_id: the Airflow connection with the storage's credentials.
+    """
     for item in manifest["files"]:
         path = _path(f"{folder.rstrip('/')}/{item['name']}", conn_id)
         with path.open("rb") as file:
@@ -155,6 +182,9 @@ def read_accounts(url: str, *, conn_id: str | None = None) -> list[int | str]:
 
     Blank lines and lines starting with ``#`` are passed over. Every entry is checked: a bad
     one fails naming its line, before anything is fetched.
+
+    :param url: the file's URL (the example DAG's ``accounts_path`` param).
+    :param conn_id: the Airflow connection with the storage's credentials.
     """
     from airflow_provider_loopring import _core as core
 
@@ -179,7 +209,12 @@ def read_accounts(url: str, *, conn_id: str | None = None) -> list[int | str]:
 
 
 def split(items: Sequence[T], batches: int) -> list[list[T]]:
-    """``items`` in at most ``batches`` contiguous, even batches (none empty)."""
+    """``items`` in at most ``batches`` contiguous, even batches (none empty).
+
+    :param items: what to split, in order.
+    :param batches: the most batches, a positive integer.
+    :raises LoopringInvalidParameterError: ``batches`` is below 1.
+    """
     if batches < 1:
         raise LoopringInvalidParameterError("batches", "a positive integer", batches)
     count = min(batches, len(items))

@@ -46,6 +46,11 @@ def task_key(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
     """A task instance's name among the checkpoints: the same for each of its tries.
 
     A hash, since run ids hold characters object stores treat specially (``:``, ``+``).
+
+    :param dag_id: the task instance's DAG.
+    :param run_id: its DAG run.
+    :param task_id: its task.
+    :param map_index: its map index; -1 for a task that is not mapped.
     """
     identity = json.dumps([dag_id, run_id, task_id, map_index])
     return "ti-" + hashlib.sha256(identity.encode()).hexdigest()[:24]
@@ -53,7 +58,11 @@ def task_key(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
 
 @dataclass(frozen=True)
 class Skipped:
-    """An account Loopring does not know (``on_missing_account="skip"``): nothing to fetch."""
+    """An account Loopring does not know (``on_missing_account="skip"``): nothing to fetch.
+
+    :param account: the account's key (``account_id:11329``, ``address:0xab..``).
+    :param reason: Loopring's message, for the XCom's ``skipped_accounts``.
+    """
 
     account: str
     reason: str
@@ -92,6 +101,7 @@ class Checkpoints:
 
     @property
     def fs(self) -> Any:
+        """The target's filesystem, where the checkpoints are kept."""
         return self.writer.fs
 
     # --- taking them back ----------------------------------------------------------------
@@ -151,7 +161,11 @@ class Checkpoints:
     # --- saving them ---------------------------------------------------------------------
 
     def add(self, account: str, result: Done) -> None:
-        """One account finished; saves the finished ones if ``interval`` has passed."""
+        """One account finished; saves the finished ones if ``interval`` has passed.
+
+        :param account: the account's key (``account_id:11329``, ``address:0xab..``).
+        :param result: its part, closed, or its :class:`Skipped`.
+        """
         with self._lock:
             self._pending.append((account, result))
             due = time.monotonic() - self._last_save >= self.interval

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
+from airflow_provider_loopring.version_compat import AirflowFailException
 
 
 class ListPart:
@@ -16,9 +16,14 @@ class ListPart:
 
     @property
     def records(self) -> int:
+        """How many records the part holds."""
         return len(self.items)
 
     def write(self, record: dict[str, Any]) -> None:
+        """Keep one record.
+
+        :param record: a record as Loopring sent it.
+        """
         self.items.append(record)
 
     def close(self) -> None:
@@ -35,7 +40,11 @@ class XComRecords:
         self.max_records = max_records
 
     def check(self, total: int) -> None:
-        """Refuse ``total`` records (as reported by the API, or as received) above the cap."""
+        """Refuse ``total`` records (as reported by the API, or as received) above the cap.
+
+        :param total: the records there are, or will be.
+        :raises AirflowFailException: ``total`` is over ``max_records``; retries cannot help.
+        """
         if total > self.max_records:
             raise AirflowFailException(
                 f"Loopring reports at least {total} records, more than "
@@ -44,9 +53,14 @@ class XComRecords:
             )
 
     def new_part(self) -> ListPart:
+        """An empty part for one account's records."""
         return ListPart()
 
     def commit(self, parts: Sequence[ListPart]) -> list[dict[str, Any]]:
+        """Every part's records, in order: the XCom, checked against the cap once more.
+
+        :param parts: every account's part, in the order the XCom lists them.
+        """
         records = [record for part in parts for record in part.items]
         self.check(len(records))  # totalNum may have grown while we read
         return records

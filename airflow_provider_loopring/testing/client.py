@@ -19,7 +19,14 @@ class SandboxError(Exception):
 
 
 class SandboxClient:
-    """Control a running sandbox at `url` ("http://127.0.0.1:PORT")."""
+    """Control a running sandbox at `url` ("http://127.0.0.1:PORT").
+
+    Each method is :class:`LoopringSandbox`'s of the same name, through the ``/_sandbox/``
+    API; a refused call raises :class:`SandboxError`.
+
+    :param url: the sandbox's base URL (its ``url``).
+    :param timeout: seconds to wait for each answer.
+    """
 
     def __init__(self, url: str, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
@@ -50,15 +57,23 @@ class SandboxClient:
 
     @property
     def api_key(self) -> str:
+        """The key the sandbox's API accepts."""
         return str(self.info()["apiKey"])
 
     @property
     def accounts(self) -> list[dict[str, Any]]:
+        """Every account, as GET /api/v3/account returns it."""
         return list(self._call("GET", "accounts")["accounts"])
 
     def balances(
         self, account_id: int, non_zero: bool = False, metadata: bool = True
     ) -> list[dict[str, Any]]:
+        """Every NFT balance of the account, in API order.
+
+        :param account_id: the account.
+        :param non_zero: drop zero balances, as the API's ``nonZero`` does.
+        :param metadata: keep each balance's ``metadata`` key, as the API's ``metadata`` does.
+        """
         query = {
             "accountId": account_id,
             "nonZero": str(non_zero).lower(),
@@ -67,30 +82,67 @@ class SandboxClient:
         return list(self._call("GET", "balances", query=query)["balances"])
 
     def collections(self, account_id: int, non_zero: bool = True) -> list[dict[str, Any]]:
+        """``[{"collection": {...}, "count": n}]`` as /user/collection/details lists them.
+
+        :param account_id: the account.
+        :param non_zero: leave out collections the account holds nothing of, as ``nonZero``.
+        """
         query = {"accountId": account_id, "nonZero": str(non_zero).lower()}
         return list(self._call("GET", "collections", query=query)["collections"])
 
     def set_balance(self, account_id: int, nft_data: str, total: str) -> None:
+        """Set what an account holds of an NFT ("0" removes it; a new NFT is minted into it).
+
+        :param account_id: the account.
+        :param nft_data: the NFT's ``nftData``.
+        :param total: the amount, a decimal string.
+        """
         payload = {"accountId": account_id, "nftData": nft_data, "total": total}
         self._call("POST", "balance", payload)
 
     def set_nft_status(self, nft_data: str, status: str) -> None:
+        """Set the ``deploymentStatus`` of every balance of this NFT.
+
+        :param nft_data: the NFT's ``nftData``.
+        :param status: the status, as Loopring spells it (``DEPLOYED``, ...); any string.
+        """
         self._call("POST", "status", {"nftData": nft_data, "status": status})
 
     def set_collection_status(self, collection_id: int, status: str) -> None:
+        """Set a collection's ``deployStatus`` and its NFTs' ``deploymentStatus``.
+
+        :param collection_id: the collection's id.
+        :param status: the status, as Loopring spells it (``DEPLOYED``, ...); any string.
+        """
         self._call("POST", "status", {"collectionId": collection_id, "status": status})
 
     def schedule_nft_status(self, nft_data: str, statuses: list[str], every: int = 1) -> None:
+        """Show ``statuses[0]`` now, the next one after every ``every`` responses with the NFT.
+
+        :param nft_data: the NFT's ``nftData``.
+        :param statuses: the statuses in the order to show them; the last one stays.
+        :param every: how many responses show each status before the next.
+        """
         self._call("POST", "status", {"nftData": nft_data, "statuses": statuses, "every": every})
 
     def schedule_collection_status(
         self, collection_id: int, statuses: list[str], every: int = 1
     ) -> None:
+        """As :meth:`schedule_nft_status`, for a collection and its NFTs.
+
+        :param collection_id: the collection's id.
+        :param statuses: the statuses in the order to show them; the last one stays.
+        :param every: how many responses show each status before the next.
+        """
         payload = {"collectionId": collection_id, "statuses": statuses, "every": every}
         self._call("POST", "status", payload)
 
     def add_fault(self, fault: Fault | dict[str, Any]) -> None:
-        """Add a fault; a "transform" fault cannot be sent to another process."""
+        """Add a fault; a "transform" fault cannot be sent to another process.
+
+        :param fault: a :class:`Fault`, or its fields as a dict (:meth:`Fault.to_dict`).
+        :raises ValueError: a "transform" fault.
+        """
         if isinstance(fault, Fault):
             if fault.transform is not None:
                 raise ValueError("transform faults work in-process only")
@@ -98,25 +150,38 @@ class SandboxClient:
         self._call("POST", "faults", fault)
 
     def clear_faults(self) -> None:
+        """Drop every fault not used up yet."""
         self._call("DELETE", "faults")
 
     @property
     def faults(self) -> list[dict[str, Any]]:
+        """Faults not used up yet, in order, as :meth:`Fault.to_dict` gives them."""
         return list(self._call("GET", "faults")["faults"])
 
     def set_latency(self, seconds: float) -> None:
+        """Delay every API response by ``seconds``.
+
+        :param seconds: the delay, 0 or more.
+        """
         self._call("POST", "settings", {"latency": seconds})
 
     def set_rate_limit(self, requests_per_second: float | None) -> None:
+        """Answer 429 above this many API requests per second; None: no limit.
+
+        :param requests_per_second: the limit, a positive number, or None.
+        """
         self._call("POST", "settings", {"rateLimit": requests_per_second})
 
     @property
     def requests(self) -> list[RequestRecord]:
+        """API requests in the order they were read (see :class:`RequestRecord`)."""
         records = self._call("GET", "requests")["requests"]
         return [RequestRecord.from_dict(record) for record in records]
 
     def clear_requests(self) -> None:
+        """Empty the request log."""
         self._call("DELETE", "requests")
 
     def reset(self) -> None:
+        """Back to the state after the sandbox was made: fresh data, no faults, empty log."""
         self._call("POST", "reset")

@@ -41,6 +41,10 @@ TRANSITION = re.compile(
 
 
 def add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``demo`` command and its options; it runs :func:`demo`.
+
+    :param commands: the subcommands of ``python -m airflow_provider_loopring.testing``.
+    """
     parser = commands.add_parser(
         "demo", help="run the example DAGs against a sandbox, offline (`make demo`)"
     )
@@ -54,7 +58,11 @@ def add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def find_dags_folder(given: str | None) -> Path:
-    """The example DAGs: as given, else the first of `dags_folder_candidates()` with both."""
+    """The example DAGs: as given, else the first of `dags_folder_candidates()` with both.
+
+    :param given: ``--dags-folder``, or None.
+    :raises SystemExit: no folder tried holds both example DAGs.
+    """
     candidates = [Path(given)] if given is not None else dags_folder_candidates()
     for folder in candidates:
         if (folder / f"{SNAPSHOT_DAG}.py").is_file() and (folder / f"{AWAIT_DAG}.py").is_file():
@@ -73,7 +81,12 @@ def dags_folder_candidates() -> list[Path]:
 
 
 def quiet_airflow_env(home: Path, dags_folder: Path) -> dict[str, str]:
-    """A throwaway Airflow: sqlite in `home`, our DAGs, warnings only, but our INFO lines."""
+    """A throwaway Airflow: sqlite in `home`, our DAGs, warnings only, but our INFO lines.
+
+    :param home: the Airflow home to use; its database goes there.
+    :param dags_folder: the folder of the example DAGs.
+    :return: the environment variables to set before anything imports Airflow.
+    """
     from cryptography.fernet import Fernet
 
     return {
@@ -81,7 +94,7 @@ def quiet_airflow_env(home: Path, dags_folder: Path) -> dict[str, str]:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING" if _has_namespace_levels() else "INFO",
         # The provider's own progress lines (pages, transitions) are what the demo is about.
         "AIRFLOW__LOGGING__NAMESPACE_LEVELS": (
             "airflow_provider_loopring=INFO airflow.task.operators.airflow_provider_loopring=INFO"
@@ -95,7 +108,26 @@ def quiet_airflow_env(home: Path, dags_folder: Path) -> dict[str, str]:
     }
 
 
+def _has_namespace_levels() -> bool:
+    """Whether Airflow knows ``[logging] namespace_levels`` (3.2+); without it the demo logs INFO.
+
+    The one version check outside ``version_compat``: Airflow reads its logging configuration
+    when it is first imported, so this must be known before anything imports airflow.
+    """
+    from importlib.metadata import version
+
+    from packaging.version import Version
+
+    return Version(version("apache-airflow-core")) >= Version("3.2")
+
+
 def demo(args: argparse.Namespace) -> int:
+    """Run both example DAGs against a fresh sandbox and check what they did.
+
+    :param args: the command's options: ``home``, ``dags_folder``, ``accounts``,
+        ``nfts_per_account``.
+    :return: the exit status: 0 when every check passed, else 1.
+    """
     started = time.monotonic()
     dags_folder = find_dags_folder(args.dags_folder)
     home = Path(args.home).resolve() / "airflow"
@@ -125,12 +157,13 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def _load_dags(dags_folder: Path) -> dict[str, Any]:
-    from airflow.dag_processing.dagbag import DagBag
     from airflow.utils import db
+
+    from airflow_provider_loopring.version_compat import dag_bag_class
 
     with _step("Creating the metadata database"):
         db.initdb()
-    bag = DagBag(dag_folder=str(dags_folder))
+    bag = dag_bag_class()(dag_folder=str(dags_folder))
     if bag.import_errors:
         raise SystemExit(f"demo: the example DAGs do not import: {bag.import_errors}")
     return {dag_id: bag.get_dag(dag_id) for dag_id in (SNAPSHOT_DAG, AWAIT_DAG)}
@@ -140,7 +173,14 @@ def _load_dags(dags_folder: Path) -> dict[str, Any]:
 
 
 def run_snapshot(dag: Any, sandbox: LoopringSandbox) -> bool:
-    """Two days of the snapshot, with a few changes between them; the second in Parquet."""
+    """Two days of the snapshot, with a few changes between them; the second in Parquet.
+
+    The second day is in JSON Lines when pyarrow is not installed.
+
+    :param dag: the snapshot DAG.
+    :param sandbox: the running sandbox it reads.
+    :return: whether every check passed.
+    """
     import importlib.util
 
     accounts = sandbox.accounts
@@ -265,6 +305,12 @@ def _records(url: str) -> list[dict[str, Any]]:
 
 
 def run_await_deployment(dag: Any, sandbox: LoopringSandbox) -> bool:
+    """The deployment wait, the sandbox moving a collection one status per check.
+
+    :param dag: the deployment-wait DAG.
+    :param sandbox: the running sandbox it reads.
+    :return: whether the sensor saw every scripted transition and the NFTs were fetched.
+    """
     account_id = sandbox.accounts[0]["accountId"]
     held = sandbox.collections(account_id)[0]
     collection = held["collection"]

@@ -1,7 +1,7 @@
 """pytest plugin (entry point `loopring_sandbox`): the `loopring_sandbox` fixture.
 
 Loaded into every pytest run of anyone who installs this package, so it imports only pytest
-at load time; the sandbox itself is imported when a test asks for the fixture.
+at load time; the sandbox itself is imported when a test asks for the fixture::
 
     @pytest.mark.loopring_sandbox(accounts=1, nfts_per_account=60, latency=0.05)
     def test_something(loopring_sandbox):
@@ -23,6 +23,10 @@ DEFAULTS: dict[str, Any] = {"accounts": 2, "nfts_per_account": 30, "collections_
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Declare the ``loopring_sandbox`` marker, so ``--strict-markers`` accepts it.
+
+    :param config: pytest's configuration.
+    """
     config.addinivalue_line(
         "markers",
         "loopring_sandbox(**kwargs): LoopringSandbox arguments for the loopring_sandbox fixture",
@@ -31,7 +35,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def loopring_sandbox(request: pytest.FixtureRequest) -> Iterator[LoopringSandbox]:
-    """A started LoopringSandbox for one test; the marker's kwargs override the defaults."""
+    """A started LoopringSandbox for one test; the marker's kwargs override the defaults.
+
+    :param request: pytest's request for the fixture, for the test's marker.
+    """
     from airflow_provider_loopring.testing.sandbox import LoopringSandbox
 
     options = dict(DEFAULTS)

@@ -27,14 +27,24 @@ _MAX_DOUBLINGS = 32  # keeps 2**n a float
 
 def error_pause(interval: float, errors: int) -> float:
     """Seconds to the next check after ``errors`` transient errors in a row: the interval
-    doubled per error, at most ``max(interval, MAX_ERROR_BACKOFF)``."""
+    doubled per error, at most ``max(interval, MAX_ERROR_BACKOFF)``.
+
+    :param interval: the seconds between checks when all is well.
+    :param errors: transient errors in a row; 0 gives the interval itself.
+    """
     if not errors:
         return interval
     return min(interval * 2 ** min(errors, _MAX_DOUBLINGS), max(interval, MAX_ERROR_BACKOFF))
 
 
 def stream_key(kind: str, conn_id: str, account_id: int, interval: float) -> tuple[Any, ...]:
-    """Watchers whose keys are equal share one poll (Airflow's ``shared_stream_key``)."""
+    """Watchers whose keys are equal share one poll (Airflow's ``shared_stream_key``).
+
+    :param kind: what is listed: ``balances`` or ``collections``.
+    :param conn_id: the Loopring connection.
+    :param account_id: the account polled.
+    :param interval: seconds between polls.
+    """
     return ("loopring", conn_id, kind, account_id, float(interval))
 
 
@@ -55,6 +65,13 @@ async def poll_account(
     Transient errors (429, 5xx, network) wait longer each time; any other error is logged and
     tried again after the longest pause. Either way no snapshot is yielded for that poll, so
     watchers compare only complete listings.
+
+    :param kind: what to list: ``balances`` (every NFT balance) or ``collections`` (every
+        collection, also those the account holds none of).
+    :param conn_id: the Loopring connection.
+    :param account_id: the account to poll.
+    :param interval: seconds between polls.
+    :return: an endless iterator of the account's records, one tuple per successful poll.
     """
     from airflow_provider_loopring.hooks.loopring import LoopringHook
 

@@ -16,12 +16,12 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "example_dags" / "loopring_nft_s
 
 @pytest.fixture
 def snapshot_dag(sandbox: Any, airflow_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_provider_loopring.version_compat import dag_bag_class
 
     monkeypatch.setenv("LOOPRING_SNAPSHOT_RETRY_DELAY", "0")
     path = DAGS_FOLDER / EXAMPLE.name
     shutil.copy(EXAMPLE, path)
     try:
-        yield DagBag(dag_folder=str(path)).get_dag("loopring_nft_snapshot")
+        yield dag_bag_class()(dag_folder=str(path)).get_dag("loopring_nft_snapshot")
     finally:
         path.unlink()

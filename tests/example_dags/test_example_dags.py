@@ -15,6 +15,7 @@ import pytest
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 SNAPSHOT, AWAIT = "loopring_nft_snapshot", "loopring_await_deployment"
 ON_DEPLOYMENT = "loopring_on_deployment"
+ON_HOLDINGS = "loopring_on_holdings_change"
 # What a DAG file must not pull in at parse time: the HTTP stack and the modules built on it.
 HEAVY = (
     "requests",
@@ -64,18 +65,18 @@ print(json.dumps([m for m in heavy if m in sys.modules]))
 
 @pytest.fixture(scope="module")
 def dags(airflow_db: Path) -> dict[str, Any]:
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_provider_loopring.version_compat import dag_bag_class
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
+        bag = dag_bag_class()(dag_folder=str(EXAMPLE_DAGS))
     assert bag.import_errors == {}
     assert bag.captured_warnings == {}
     return {dag_id: bag.get_dag(dag_id) for dag_id in bag.dag_ids}
 
 
 def test_the_example_dags_import_without_errors_or_warnings(dags: dict[str, Any]) -> None:
-    assert sorted(dags) == [AWAIT, SNAPSHOT, ON_DEPLOYMENT]
+    assert sorted(dags) == [AWAIT, SNAPSHOT, ON_DEPLOYMENT, ON_HOLDINGS]
     for dag in dags.values():
         assert dag.doc_md and dag.doc_md.strip().startswith("###")
 
@@ -169,3 +170,32 @@ def test_the_deployment_dag_is_scheduled_on_the_accounts_asset_and_its_watcher(
     assert watcher.trigger.serialize()[1]["account_id"] == 11329
     assert watcher.trigger.target_statuses == ["DEPLOYED"]
     assert set(dag.task_ids) == {"deployed_nfts"}
+
+
+def test_the_holdings_dag_is_scheduled_on_its_watcher_and_sums_the_counts_it_is_sent(
+    dags: dict[str, Any],
+) -> None:
+    from types import SimpleNamespace
+
+    from airflow.sdk import Asset
+
+    from airflow_provider_loopring.triggers.events import LoopringHoldingsEventTrigger
+
+    dag = dags[ON_HOLDINGS]
+    (asset,) = dag.schedule.objects if hasattr(dag.schedule, "objects") else dag.schedule
+    assert isinstance(asset, Asset)
+    assert asset.uri == asset.name == "loopring://api3.loopring.io/account/11329"
+    (watcher,) = asset.watchers
+    assert isinstance(watcher.trigger, LoopringHoldingsEventTrigger)
+    assert watcher.trigger.serialize()[1]["account_id"] == 11329
+    counts = [{"added": 2, "removed": 0, "amount": 1, "status": 0}, {"added": 0, "removed": 3}]
+    events = [SimpleNamespace(extra={"payload": {"counts": c}}) for c in counts]
+
+    class Events:  # what Airflow passes: events by asset (Assets are not hashable on 3.1)
+        def __getitem__(self, key: Asset) -> list[Any]:
+            assert key == asset
+            return events
+
+    (task,) = dag.tasks
+    total = task.python_callable(triggering_asset_events=Events())
+    assert total == {"added": 2, "removed": 3, "amount": 1, "status": 0}

@@ -11,11 +11,12 @@ import sys
 
 
 def main(dag_file: str) -> None:
-    from airflow.dag_processing.dagbag import DagBag
     from airflow.utils import db
 
+    from airflow_provider_loopring.version_compat import dag_bag_class
+
     db.initdb()
-    (dag,) = DagBag(dag_folder=dag_file).dags.values()
+    (dag,) = dag_bag_class()(dag_folder=dag_file).dags.values()
     dag_run = dag.test()
     print("DAG RUN STATE", dag_run.state)
 

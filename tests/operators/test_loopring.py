@@ -13,7 +13,6 @@ import threading
 
 import pendulum
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
 from airflow_provider_loopring.operators.loopring import (
@@ -21,6 +20,7 @@ from airflow_provider_loopring.operators.loopring import (
     LoopringNftBalancesOperator,
 )
 from airflow_provider_loopring.testing import Fault
+from airflow_provider_loopring.version_compat import AirflowFailException
 from tests.operators.conftest import leftover_parts
 
 BALANCES = "/api/v3/user/nft/balances"

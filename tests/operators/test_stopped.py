@@ -29,9 +29,9 @@ pytestmark = pytest.mark.loopring_sandbox(accounts=8, nfts_per_account=60, laten
 LOGICAL_DATE = "2024-06-01T00:00:00+00:00"
 RUN = """
 import sys, pendulum
-from airflow.dag_processing.dagbag import DagBag
+from airflow_provider_loopring.version_compat import dag_bag_class
 
-dag = DagBag(dag_folder=sys.argv[1]).get_dag(sys.argv[2])
+dag = dag_bag_class()(dag_folder=sys.argv[1]).get_dag(sys.argv[2])
 day = pendulum.parse(sys.argv[3])
 run = dag.test(logical_date=day, run_after=day)  # the run id comes from run_after
 print("RUN", run.run_id, run.state, flush=True)

@@ -6,7 +6,6 @@ import json
 import os
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
 from airflow_provider_loopring.storage import (
@@ -14,6 +13,7 @@ from airflow_provider_loopring.storage import (
     XComRecords,
     check_output_path,
 )
+from airflow_provider_loopring.version_compat import AirflowFailException
 from tests.operators.conftest import leftover_parts
 
 RECORDS = [{"accountId": 1, "n": 1}, {"accountId": 1, "n": 2}, {"accountId": 3, "n": "é\n"}]

@@ -23,6 +23,7 @@ from airflow_provider_loopring.sensors.loopring import (
     LoopringNftDeploymentSensor,
 )
 from airflow_provider_loopring.testing import Fault
+from airflow_provider_loopring.version_compat import HAS_TASK_STATE_STORE
 from tests.sensors.scripts import DEPLOYS, FAILS, UNKNOWN, unknown_status, use_connection
 
 MODES = {
@@ -168,12 +169,15 @@ def test_every_mode_succeeds_fails_fast_and_times_out_alike(
     assert f"Nothing matches NFTs of account {s.account['accountId']}" in out
     assert "Sensor has timed out" in out
     # Each transition once, wherever it was seen (the trigger's are repeated by the task).
+    # Reschedule mode remembers what it saw in the task state store; before Airflow 3.3 there
+    # is none, and each check starts afresh: the same outcomes, but no transitions to log.
+    remembers = mode != "reschedule" or HAS_TASK_STATE_STORE
     for change in ("NOT_DEPLOYED -> DEPLOYING", "DEPLOYING -> DEPLOYED"):
         seen = [line for line in out.splitlines() if f"{nft} {change}" in line]
-        assert len([line for line in seen if "Seen by the trigger" not in line]) == 1, seen
+        assert len([line for line in seen if "Seen by the trigger" not in line]) == remembers, seen
 
     if mode == "reschedule":
-        # Three checks in three separate task runs; the state store carried the statuses.
+        # Three checks in three separate task runs.
         assert reschedules(result, "nft_ok") == 2
     if mode == "deferrable":
         # Only execute_complete says this: the trigger saw the NFT deploy.
@@ -354,7 +358,7 @@ def test_execute_complete_rejects_a_bad_event(deferred, event, complaint):
 
 
 def test_execute_complete_outcomes(deferred, capfd):
-    from airflow.sdk.exceptions import (
+    from airflow_provider_loopring.version_compat import (
         AirflowFailException,
         AirflowSensorTimeout,
         AirflowSkipException,
@@ -393,6 +397,9 @@ def test_importing_and_building_a_sensor_loads_no_http_client():
     code = textwrap.dedent(
         """
         import json, sys
+        import airflow.sdk
+        # What Airflow itself loads (3.1's airflow.sdk imports airflow.triggers.base) is not ours.
+        airflow_own = set(sys.modules)
         from airflow_provider_loopring.sensors.loopring import (
             LoopringCollectionDeploymentSensor, LoopringNftDeploymentSensor,
         )
@@ -400,7 +407,7 @@ def test_importing_and_building_a_sensor_loads_no_http_client():
         LoopringCollectionDeploymentSensor(task_id="b", address="0x" + "cd" * 20, collection_id=3)
         heavy = ["requests", "airflow_provider_loopring.hooks.loopring",
                  "airflow_provider_loopring.triggers.loopring", "airflow.triggers.base"]
-        print(json.dumps([name for name in heavy if name in sys.modules]))
+        print(json.dumps([name for name in heavy if name in set(sys.modules) - airflow_own]))
         """
     )
     done = subprocess.run(
@@ -410,7 +417,7 @@ def test_importing_and_building_a_sensor_loads_no_http_client():
 
 
 def test_deferring_hands_the_trigger_plain_arguments(sandbox, nft):
-    from airflow.sdk.exceptions import TaskDeferred
+    from airflow_provider_loopring.version_compat import TaskDeferred
 
     account_id, nft_data = nft
     sandbox.set_nft_status(nft_data, "DEPLOYING")

@@ -20,6 +20,7 @@ from airflow_provider_loopring.triggers.events import (
     LoopringDeploymentEventTrigger,
     LoopringHoldingsEventTrigger,
 )
+from airflow_provider_loopring.version_compat import HAS_SHARED_STREAMS
 from tests.sensors.scripts import DEPLOYS, use_connection
 
 FAST = 0.01  # seconds between polls
@@ -280,6 +281,7 @@ def test_a_long_list_of_changes_is_cut_and_says_so(sandbox) -> None:
 # --- many watchers, one poll ------------------------------------------------------------------
 
 
+@pytest.mark.skipif(not HAS_SHARED_STREAMS, reason="shared streams come with Airflow 3.3")
 def test_many_watchers_share_one_poll_per_account_in_airflows_manager(sandbox) -> None:
     from airflow.triggers.shared_stream import SharedStreamManager
 

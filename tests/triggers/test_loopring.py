@@ -81,9 +81,10 @@ def test_serialize_round_trip_runs_in_a_fresh_interpreter(sandbox, held):
     assert classpath == CLASSPATH
     assert json.loads(json.dumps(kwargs)) == kwargs  # JSON primitives only
 
-    from airflow.sdk.serde import deserialize, serialize
+    from airflow_provider_loopring.version_compat import serde
 
-    assert deserialize(serialize(kwargs)) == kwargs  # what the task runner sends the triggerer
+    # What the task runner sends the triggerer.
+    assert serde().deserialize(serde().serialize(kwargs)) == kwargs
 
     code = textwrap.dedent(
         """

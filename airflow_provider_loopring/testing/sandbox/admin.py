@@ -20,7 +20,11 @@ Route = Callable[["LoopringSandbox", dict[str, str], Any], Any]
 
 
 def handle(sandbox: LoopringSandbox, request: Request) -> Response:
-    """Run one admin request; a bad one gets 400 `{"error": "..."}`."""
+    """Run one admin request; a bad one gets 400 `{"error": "..."}`.
+
+    :param sandbox: the sandbox to read or change.
+    :param request: the request, its path under ``/_sandbox/``; its body, if any, JSON.
+    """
     route = ROUTES.get((request.method, request.path))
     if route is None:
         known = any(path == request.path for _, path in ROUTES)

@@ -42,13 +42,18 @@ KEY_PARAMS = frozenset({"apikey", "api_key", "x-api-key"})
 class RequestRecord:
     """One API request the sandbox answered (admin requests are not recorded).
 
-    Records are in the order requests were read. `time` is `time.monotonic()` when the request
-    was read: comparable across records, and with `time.monotonic()` in any process on the
-    same machine. `status` is 0 while the answer is pending (latency, a "delay" fault) and when
-    no answer was sent (a "reset" fault). `fault` is the injected fault's kind, "rate_limit"
-    for the sandbox's own 429s, or None. Headers are not kept, so the API key never is.
-    `cut` is True when the client closed the connection before a streamed (hostile) body
-    was all sent.
+    Records are in the order requests were read. Headers are not kept, so the API key never is.
+
+    :param method: the HTTP method.
+    :param path: the path, without the query string.
+    :param query: the query parameters; an API key passed in one is masked (``***``).
+    :param time: ``time.monotonic()`` when the request was read: comparable across records,
+        and with ``time.monotonic()`` in any process on the same machine.
+    :param status: the status answered; 0 while the answer is pending (latency, a "delay"
+        fault) and when no answer was sent (a "reset" fault).
+    :param fault: the injected fault's kind, "rate_limit" for the sandbox's own 429s, or None.
+    :param cut: True when the client closed the connection before a streamed (hostile) body
+        was all sent.
     """
 
     method: str
@@ -60,10 +65,15 @@ class RequestRecord:
     cut: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """The record as JSON, as the admin API sends it."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RequestRecord:
+        """The record back from :meth:`to_dict`.
+
+        :param data: a record's :meth:`to_dict`.
+        """
         return cls(**data)
 
 
@@ -90,6 +100,17 @@ class LoopringSandbox:
 
     Use it as a context manager, or call `start()` and `stop()`. Data accessors return deep
     copies; the control methods are thread-safe and take effect on the next request.
+
+    :param accounts: how many accounts the seeded data set has.
+    :param nfts_per_account: NFT balances of each account, zero ones included.
+    :param collections_per_account: collections each account owns; most of its NFTs are of them.
+    :param seed: the seed of the data and of the default API key: the same seed, the same data.
+    :param api_key: the key requests must send (``X-API-KEY``); default: the seed's
+        (:func:`~airflow_provider_loopring.testing.sandbox.generate.api_key_for_seed`).
+    :param host: the address to listen on.
+    :param port: the port to listen on; 0 picks a free one (see :attr:`url`).
+    :param latency: seconds every API response is delayed by (:meth:`set_latency`).
+    :param rate_limit: API requests per second above which it answers 429; None: no limit.
     """
 
     def __init__(
@@ -163,13 +184,18 @@ class LoopringSandbox:
     ) -> list[dict[str, Any]]:
         """Every NFT balance of the account, in API order, with full detail by default.
 
-        `non_zero=True` drops zero balances and `metadata=False` drops the `metadata` key, as
-        the API's `nonZero` and `metadata` parameters do.
+        :param account_id: the account.
+        :param non_zero: drop zero balances, as the API's ``nonZero`` does.
+        :param metadata: keep each balance's ``metadata`` key, as the API's ``metadata`` does.
         """
         return self._dataset.snapshot_balances(account_id, non_zero, metadata)
 
     def collections(self, account_id: int, non_zero: bool = True) -> list[dict[str, Any]]:
-        """`[{"collection": {...}, "count": n}]` as /user/collection/details lists them."""
+        """`[{"collection": {...}, "count": n}]` as /user/collection/details lists them.
+
+        :param account_id: the account.
+        :param non_zero: leave out collections the account holds nothing of, as ``nonZero``.
+        """
         return self._dataset.snapshot_collections(account_id, non_zero)
 
     def set_balance(self, account_id: int, nft_data: str, total: str) -> None:
@@ -177,19 +203,38 @@ class LoopringSandbox:
 
         An NFT the account does not hold yet is minted into it. Takes effect on the next
         request, as the status setters do.
+
+        :param account_id: the account.
+        :param nft_data: the NFT's ``nftData``.
+        :param total: the amount, a decimal string.
         """
         self._dataset.set_balance(account_id, nft_data, total)
 
     def set_nft_status(self, nft_data: str, status: str) -> None:
-        """Set the `deploymentStatus` of every balance of this NFT."""
+        """Set the `deploymentStatus` of every balance of this NFT.
+
+        :param nft_data: the NFT's ``nftData``.
+        :param status: the status, as Loopring spells it (``DEPLOYED``, ...); any string.
+        """
         self._dataset.set_nft_status(nft_data, status)
 
     def set_collection_status(self, collection_id: int, status: str) -> None:
-        """Set a collection's `deployStatus` and its NFTs' `deploymentStatus`."""
+        """Set a collection's `deployStatus` and its NFTs' `deploymentStatus`.
+
+        :param collection_id: the collection's id.
+        :param status: the status, as Loopring spells it (``DEPLOYED``, ...); any string.
+        """
         self._dataset.set_collection_status(collection_id, status)
 
     def schedule_nft_status(self, nft_data: str, statuses: list[str], every: int = 1) -> None:
-        """Show `statuses[0]` now, the next one after every `every` responses showing the NFT."""
+        """Show `statuses[0]` now, the next one after every `every` responses showing the NFT.
+
+        The last status stays once the others have been shown.
+
+        :param nft_data: the NFT's ``nftData``.
+        :param statuses: the statuses in the order to show them.
+        :param every: how many responses show each status before the next.
+        """
         self._dataset.schedule_nft_status(nft_data, statuses, every)
 
     def schedule_collection_status(
@@ -199,15 +244,24 @@ class LoopringSandbox:
 
         A response shows the collection when it lists it in `collections` or when one of its
         balances carries it as `collectionInfo`.
+
+        :param collection_id: the collection's id.
+        :param statuses: the statuses in the order to show them.
+        :param every: how many responses show each status before the next.
         """
         self._dataset.schedule_collection_status(collection_id, statuses, every)
 
     # -- misbehaviour --
 
     def add_fault(self, fault: Fault) -> None:
+        """Queue a fault: it answers the next requests it matches, after those queued before.
+
+        :param fault: the misbehaviour, and how many requests it answers (``times``).
+        """
         self._faults.add(fault)
 
     def clear_faults(self) -> None:
+        """Drop every fault not used up yet."""
         self._faults.clear()
 
     @property
@@ -217,20 +271,29 @@ class LoopringSandbox:
 
     @property
     def latency(self) -> float:
+        """Seconds every API response is delayed by."""
         return self._latency
 
     def set_latency(self, seconds: float) -> None:
-        """Delay every API response by `seconds`, without holding up other connections."""
+        """Delay every API response by `seconds`, without holding up other connections.
+
+        :param seconds: the delay, 0 or more.
+        :raises ValueError: ``seconds`` is negative.
+        """
         if seconds < 0:
             raise ValueError("latency must be >= 0")
         self._latency = float(seconds)
 
     @property
     def rate_limit(self) -> float | None:
+        """API requests per second above which the sandbox answers 429; None: no limit."""
         return None if self._limiter is None else self._limiter.rate
 
     def set_rate_limit(self, requests_per_second: float | None) -> None:
-        """Answer 429 above this many API requests per second; None: no limit."""
+        """Answer 429 above this many API requests per second; None: no limit.
+
+        :param requests_per_second: the limit, a positive number, or None.
+        """
         self._limiter = None if requests_per_second is None else TokenBucket(requests_per_second)
 
     def reset(self) -> None:
@@ -250,6 +313,7 @@ class LoopringSandbox:
             return [entry.record() for entry in self._records]
 
     def clear_requests(self) -> None:
+        """Empty the request log."""
         with self._records_lock:
             self._records.clear()
 
@@ -257,7 +321,11 @@ class LoopringSandbox:
         self, predicate: Callable[[list[RequestRecord]], bool], timeout: float = 10.0
     ) -> bool:
         """Wait until ``predicate(requests)`` holds (a streamed body's end is seen by the
-        server a moment after the client's error); False when ``timeout`` passed first."""
+        server a moment after the client's error); False when ``timeout`` passed first.
+
+        :param predicate: called with :attr:`requests` each time the log changes.
+        :param timeout: the most seconds to wait.
+        """
         with self._records_changed:
             return self._records_changed.wait_for(
                 lambda: predicate([entry.record() for entry in self._records]), timeout

@@ -23,12 +23,18 @@ from airflow_provider_loopring.testing.sandbox.generate import (
 
 
 def is_zero(balance: dict[str, Any]) -> bool:
-    """A balance the account once held: `nonZero=true` hides it."""
+    """A balance the account once held: `nonZero=true` hides it.
+
+    :param balance: a balance as the API sends it (``total`` a decimal string).
+    """
     return bool(balance["total"] == "0")
 
 
 def without_metadata(balance: dict[str, Any]) -> dict[str, Any]:
-    """The balance as `metadata=false` shows it."""
+    """The balance as `metadata=false` shows it.
+
+    :param balance: a balance as the API sends it; left as it is (a copy is returned).
+    """
     return {key: value for key, value in balance.items() if key != "metadata"}
 
 
@@ -46,6 +52,12 @@ class Dataset:
     Balances are live dicts shared with the server; the public accessors hand out deep copies.
     A balance's `collectionInfo` IS its collection's dict, so a collection status change shows
     everywhere at once.
+
+    :param accounts: how many accounts, at least 1.
+    :param nfts_per_account: NFT balances of each account, zero ones included.
+    :param collections_per_account: collections each account owns, at least 1.
+    :param seed: the seed: the same seed, the same data.
+    :raises ValueError: no account or no collection.
     """
 
     def __init__(
@@ -86,18 +98,32 @@ class Dataset:
 
     @property
     def accounts(self) -> list[dict[str, Any]]:
+        """Every account, as GET /api/v3/account returns it."""
         return self._accounts
 
     def account(self, account_id: int) -> dict[str, Any] | None:
+        """The account with this id, or None.
+
+        :param account_id: the account id.
+        """
         index = self._index_by_id.get(account_id)
         return None if index is None else self._accounts[index]
 
     def account_by_owner(self, owner: str) -> dict[str, Any] | None:
+        """The account of this owner address, or None.
+
+        :param owner: the owner's address, in any case.
+        """
         index = self._index_by_owner.get(owner.lower())
         return None if index is None else self._accounts[index]
 
     def balances(self, account_id: int) -> list[dict[str, Any]]:
-        """Every balance of the account, newest first (the API's order), zero ones included."""
+        """Every balance of the account, newest first (the API's order), zero ones included.
+
+        Made on the first call for the account.
+
+        :param account_id: the account; it must exist (else KeyError).
+        """
         with self._lock:
             found = self._balances.get(account_id)
             if found is None:
@@ -108,7 +134,11 @@ class Dataset:
     def collection_counts(
         self, account_id: int, non_zero: bool = True
     ) -> list[tuple[dict[str, Any], int]]:
-        """(collection, kinds of NFT held in it) for the account, in order of first holding."""
+        """(collection, kinds of NFT held in it) for the account, in order of first holding.
+
+        :param account_id: the account.
+        :param non_zero: count only the NFTs the account still holds.
+        """
         counts: dict[int, list[Any]] = {}
         for balance in self.balances(account_id):
             if non_zero and is_zero(balance):
@@ -162,6 +192,11 @@ class Dataset:
 
         An NFT the account does not hold yet is minted into it: the same NFT as another
         account holds, when one does, else a new NFT of one of the account's collections.
+
+        :param account_id: the account.
+        :param nft_data: the NFT's ``nftData``, in any case.
+        :param total: the amount.
+        :raises ValueError: ``total`` is not a decimal string.
         """
         if not (isinstance(total, str) and total.isascii() and total.isdigit()):
             raise ValueError(f"total must be a decimal string, got {total!r}")
@@ -200,7 +235,12 @@ class Dataset:
     # -- statuses --
 
     def set_nft_status(self, nft_data: str, status: str) -> None:
-        """Set `deploymentStatus` of every balance of this NFT, in every account."""
+        """Set `deploymentStatus` of every balance of this NFT, in every account.
+
+        :param nft_data: the NFT's ``nftData``, in any case.
+        :param status: the status; any string.
+        :raises KeyError: no account holds such an NFT.
+        """
         with self._lock:
             self._ensure_all()  # an NFT may sit in accounts nobody has asked for yet
             balances = self._by_nft.get(nft_data.lower())
@@ -210,7 +250,12 @@ class Dataset:
                 balance["deploymentStatus"] = status
 
     def set_collection_status(self, collection_id: int, status: str) -> None:
-        """Set the collection's `deployStatus` and the `deploymentStatus` of its NFTs."""
+        """Set the collection's `deployStatus` and the `deploymentStatus` of its NFTs.
+
+        :param collection_id: the collection's id.
+        :param status: the status; any string.
+        :raises KeyError: there is no such collection.
+        """
         with self._lock:
             collection = self._collections_by_id.get(collection_id)
             if collection is None:
@@ -221,13 +266,23 @@ class Dataset:
                 balance["deploymentStatus"] = status
 
     def schedule_nft_status(self, nft_data: str, statuses: list[str], every: int = 1) -> None:
-        """Walk the NFT through `statuses`, one step per `every` responses that include it."""
+        """Walk the NFT through `statuses`, one step per `every` responses that include it.
+
+        :param nft_data: the NFT's ``nftData``, in any case.
+        :param statuses: the statuses in order; the first is set now, the last sticks.
+        :param every: responses per step, at least 1.
+        """
         self._schedule(("nft", nft_data.lower()), statuses, every)
 
     def schedule_collection_status(
         self, collection_id: int, statuses: list[str], every: int = 1
     ) -> None:
-        """Walk the collection through `statuses`, one step per `every` responses with it."""
+        """Walk the collection through `statuses`, one step per `every` responses with it.
+
+        :param collection_id: the collection's id.
+        :param statuses: the statuses in order; the first is set now, the last sticks.
+        :param every: responses per step, at least 1.
+        """
         self._schedule(("collection", collection_id), statuses, every)
 
     def _schedule(self, key: tuple[str, Any], statuses: list[str], every: int) -> None:
@@ -247,7 +302,11 @@ class Dataset:
             self.set_collection_status(key[1], status)
 
     def note_served(self, nft_datas: frozenset[str], collection_ids: frozenset[int]) -> None:
-        """Count one response that showed these NFTs and collections; advance schedules."""
+        """Count one response that showed these NFTs and collections; advance schedules.
+
+        :param nft_datas: the ``nftData`` of every NFT the response showed.
+        :param collection_ids: the id of every collection it showed.
+        """
         if not self._schedules:
             return
         with self._lock:
@@ -267,6 +326,12 @@ class Dataset:
     def snapshot_balances(
         self, account_id: int, non_zero: bool = False, metadata: bool = True
     ) -> list[dict[str, Any]]:
+        """A deep copy of the account's balances, as the API would list them.
+
+        :param account_id: the account.
+        :param non_zero: drop zero balances, as ``nonZero=true`` does.
+        :param metadata: keep each balance's ``metadata``, as ``metadata=true`` does.
+        """
         with self._lock:
             balances = [
                 balance if metadata else without_metadata(balance)
@@ -276,6 +341,11 @@ class Dataset:
             return copy.deepcopy(balances)
 
     def snapshot_collections(self, account_id: int, non_zero: bool = True) -> list[dict[str, Any]]:
+        """A deep copy of the account's collections: ``[{"collection": {...}, "count": n}]``.
+
+        :param account_id: the account.
+        :param non_zero: leave out collections the account holds nothing of.
+        """
         with self._lock:
             counts = self.collection_counts(account_id, non_zero)
             return copy.deepcopy([{"collection": c, "count": n} for c, n in counts])

@@ -24,7 +24,12 @@ COLLECTIONS_PATH = "/api/v3/user/collection/details"
 
 
 class ApiError(Exception):
-    """An answer in Loopring's error envelope; Loopring sends most of them as HTTP 400."""
+    """An answer in Loopring's error envelope; Loopring sends most of them as HTTP 400.
+
+    :param code: Loopring's ``resultInfo.code`` (``104002``: invalid API key, ...).
+    :param message: its ``resultInfo.message``.
+    :param status: the HTTP status.
+    """
 
     def __init__(self, code: int, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -35,7 +40,13 @@ class ApiError(Exception):
 
 @dataclass
 class ApiResult:
-    """A response body, and which NFTs and collections it showed (status schedules count them)."""
+    """A response body, and which NFTs and collections it showed (status schedules count them).
+
+    :param status: the HTTP status.
+    :param body: the JSON body, not yet encoded.
+    :param nft_datas: the ``nftData`` of each NFT the body shows.
+    :param collection_ids: the id of each collection it shows, also as ``collectionInfo``.
+    """
 
     status: int
     body: Any
@@ -51,7 +62,15 @@ def handle(
     query: dict[str, str],
     headers: dict[str, str],
 ) -> ApiResult:
-    """Answer one API request; errors come back as results in the error envelope."""
+    """Answer one API request; errors come back as results in the error envelope.
+
+    :param dataset: the data to answer from.
+    :param api_key: the key the endpoints that need one must be sent.
+    :param method: the HTTP method; only GET is allowed.
+    :param path: the request's path, without the query string.
+    :param query: the query parameters.
+    :param headers: the request's headers, names lowercase (``x-api-key``).
+    """
     try:
         endpoint = ENDPOINTS.get(path)
         if endpoint is None:
@@ -128,7 +147,11 @@ def _found(account: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def account(dataset: Dataset, query: dict[str, str]) -> ApiResult:
-    """GET /api/v3/account?owner=0x..|accountId=N (no key needed)."""
+    """GET /api/v3/account?owner=0x..|accountId=N (no key needed).
+
+    :param dataset: the data to answer from.
+    :param query: the query parameters.
+    """
     if query.get("accountId"):
         found = dataset.account(_int(query, "accountId"))
     elif query.get("owner"):
@@ -139,7 +162,12 @@ def account(dataset: Dataset, query: dict[str, str]) -> ApiResult:
 
 
 def nft_balances(dataset: Dataset, query: dict[str, str]) -> ApiResult:
-    """GET /api/v3/user/nft/balances: one page of an account's NFT balances."""
+    """GET /api/v3/user/nft/balances: one page of an account's NFT balances.
+
+    :param dataset: the data to answer from.
+    :param query: the query parameters: ``accountId`` or ``address``, ``offset``, ``limit``,
+        ``nonZero``, ``metadata`` and the filters ``nftDatas``, ``tokenAddrs``, ``tokenIds``.
+    """
     if query.get("accountId"):
         holder = _found(dataset.account(_int(query, "accountId")))
     elif query.get("address"):
@@ -174,7 +202,12 @@ def nft_balances(dataset: Dataset, query: dict[str, str]) -> ApiResult:
 
 
 def collection_details(dataset: Dataset, query: dict[str, str]) -> ApiResult:
-    """GET /api/v3/user/collection/details: an account's NFTs grouped by collection."""
+    """GET /api/v3/user/collection/details: an account's NFTs grouped by collection.
+
+    :param dataset: the data to answer from.
+    :param query: the query parameters: ``accountId``, ``offset``, ``limit``, ``nonZero`` and
+        ``tokenAddress``.
+    """
     holder = _found(dataset.account(_int(query, "accountId")))
     offset, limit = _page(query)
     non_zero = _bool(query, "nonZero", True)

@@ -57,17 +57,28 @@ CDN_PAGE = """<html>
 class Fault:
     """One injected misbehaviour, for the next `times` API requests to `path` (None: any).
 
-    kind: "status" (HTTP `status`, default 500, Loopring error body with `code`/`message`,
-    optional `retry_after` seconds), "html" (a CDN error page, `status` default 502),
-    "truncated" (200, real body cut in half), "malformed" (200, `body` or
-    `{"unexpected": []}`), "error_envelope" (200, flat `{"code", "msg"}`, `code` default
-    100000), "reset" (connection dropped with RST), "delay" (real answer after `seconds`),
-    "transform" (200, `transform(body, query)`; in-process only), "raw" (`status`, default
-    200, `body` as the bytes of a JSON body: deep nesting, NaN), and the hostile ones, whose
-    bodies are streamed: "drip" (the real answer's head, then its body a byte every
-    `seconds`), "drip_head" (the same from the status line on), "huge" (200, a JSON body of
-    `size` bytes), "endless" (200, chunked, never ends), "gzip_bomb" (200, gzip-encoded,
-    `size` bytes once decoded). `times=None`: forever. `retry_after` may be any text.
+    :param kind: "status" (HTTP `status`, default 500, Loopring error body with
+        `code`/`message`, optional `retry_after` seconds), "html" (a CDN error page, `status`
+        default 502), "truncated" (200, real body cut in half), "malformed" (200, `body` or
+        `{"unexpected": []}`), "error_envelope" (200, flat `{"code", "msg"}`, `code` default
+        100000), "reset" (connection dropped with RST), "delay" (real answer after
+        `seconds`), "transform" (200, `transform(body, query)`; in-process only), "raw"
+        (`status`, default 200, `body` as the bytes of a JSON body: deep nesting, NaN), and
+        the hostile ones, whose bodies are streamed: "drip" (the real answer's head, then its
+        body a byte every `seconds`), "drip_head" (the same from the status line on), "huge"
+        (200, a JSON body of `size` bytes), "endless" (200, chunked, never ends), "gzip_bomb"
+        (200, gzip-encoded, `size` bytes once decoded).
+    :param path: only requests to this path (``/api/v3/user/nft/balances``); None: any.
+    :param times: how many requests it answers, at least 1; None: forever.
+    :param status: the HTTP status of "status", "html" and "raw".
+    :param code: Loopring's error code in the body of "status" and "error_envelope".
+    :param message: the error message in that body.
+    :param retry_after: the ``Retry-After`` of "status": seconds, or any text.
+    :param seconds: the wait of "delay", or between two bytes of "drip" and "drip_head".
+    :param size: the body's size of "huge", or its decoded size of "gzip_bomb", in bytes.
+    :param body: the body of "malformed" (JSON) and "raw" (its text is sent).
+    :param transform: for "transform": ``transform(body, query)`` returns the body to send.
+    :raises ValueError: an unknown kind, "transform" without one, or ``times`` below 1.
     """
 
     kind: str
@@ -98,7 +109,11 @@ class Fault:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fault:
-        """The inverse of `to_dict`, for faults without a transform."""
+        """The inverse of `to_dict`, for faults without a transform.
+
+        :param data: a fault's fields by name, as :meth:`to_dict` gives them.
+        :raises ValueError: a transform, or a field a fault does not have.
+        """
         data = dict(data)
         if data.pop("transform", None) is not None:
             raise ValueError("transform faults work in-process only")
@@ -117,21 +132,30 @@ class FaultQueue:
         self._left: list[int | None] = []
 
     def add(self, fault: Fault) -> None:
+        """Queue a fault after the others.
+
+        :param fault: the fault; it answers ``fault.times`` requests.
+        """
         with self._lock:
             self._faults.append(fault)
             self._left.append(fault.times)
 
     def clear(self) -> None:
+        """Drop every fault."""
         with self._lock:
             self._faults.clear()
             self._left.clear()
 
     def pending(self) -> list[Fault]:
+        """The faults not used up yet, in order."""
         with self._lock:
             return list(self._faults)
 
     def take(self, path: str) -> Fault | None:
-        """The fault for this request, if any, counting it as used once."""
+        """The fault for this request, if any, counting it as used once.
+
+        :param path: the request's path.
+        """
         with self._lock:
             for index, fault in enumerate(self._faults):
                 if fault.path is not None and fault.path != path:
@@ -147,7 +171,12 @@ class FaultQueue:
 
 
 def replacement(fault: Fault) -> Response:
-    """The response of a fault that replaces the real answer (status, html, error_envelope)."""
+    """The response of a fault that replaces the real answer (status, html, error_envelope).
+
+    Also "raw" and the hostile kinds that need no real answer ("huge", "endless", "gzip_bomb").
+
+    :param fault: the fault to answer with.
+    """
     if fault.kind == "html":
         status = fault.status or 502
         page = CDN_PAGE.format(status=status, reason=_reason(status))
@@ -170,7 +199,14 @@ def replacement(fault: Fault) -> Response:
 
 
 def wrap(fault: Fault, real: Response, query: dict[str, str]) -> Response:
-    """The response of a fault that reworks the real answer (truncated, malformed, transform)."""
+    """The response of a fault that reworks the real answer (truncated, malformed, transform).
+
+    Also "delay" (the real answer as it is) and "drip", "drip_head".
+
+    :param fault: the fault to answer with.
+    :param real: the sandbox's real answer to the request.
+    :param query: the request's query parameters, for a transform.
+    """
     if fault.kind == "truncated":
         return Response(real.status, real.body[: len(real.body) // 2], real.content_type)
     if fault.kind == "malformed":

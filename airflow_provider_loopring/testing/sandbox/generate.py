@@ -30,7 +30,10 @@ UNICODE_NAMES = ("像素猫", "月光花园", "ミニマル宇宙", "Été des P
 
 
 def api_key_for_seed(seed: int) -> str:
-    """The 64-character key a sandbox with this seed accepts unless it is given one."""
+    """The 64-character key a sandbox with this seed accepts unless it is given one.
+
+    :param seed: the sandbox's seed.
+    """
     rng = random.Random(f"{seed}:api-key")
     return "".join(rng.choices(string.ascii_letters + string.digits, k=64))
 
@@ -44,6 +47,8 @@ def checksum_case(address: str) -> str:
 
     EIP-55 hashes with Keccak-256, which the standard library lacks; SHA3-256 gives the same
     look, but a strict EIP-55 validator rejects these. Clients must compare case-insensitively.
+
+    :param address: 0x + 40 hex digits, in any case.
     """
     hex_digits = address.lower().removeprefix("0x")
     digest = hashlib.sha3_256(hex_digits.encode()).hexdigest()
@@ -74,6 +79,11 @@ def _cdn(rng: random.Random, suffix: str = "-original") -> str:
 
 
 def make_account(rng: random.Random, account_id: int) -> dict[str, Any]:
+    """An activated account, as GET /api/v3/account returns it.
+
+    :param rng: the generator every value comes from.
+    :param account_id: its id.
+    """
     key_nonce = rng.randint(1, 3)
     return {
         "accountId": account_id,
@@ -91,7 +101,10 @@ def make_account(rng: random.Random, account_id: int) -> dict[str, Any]:
 
 
 def collection_status(index: int) -> str:
-    """Mostly DEPLOYED; the rule is by position so that even a tiny data set has the others."""
+    """Mostly DEPLOYED; the rule is by position so that even a tiny data set has the others.
+
+    :param index: the collection's position in the data set, from 0.
+    """
     if index % 4 == 1:
         return "NOT_DEPLOYED"
     if index % 6 == 4:
@@ -115,7 +128,14 @@ def _origin(rng: random.Random, kind: str, contract: str) -> tuple[str, str, str
 def make_collection(
     rng: random.Random, collection_id: int, index: int, owner: str
 ) -> dict[str, Any]:
-    """One collection; `index % 3` picks the kind: loopring.io-made, legacy import, or GameStop."""
+    """One collection; `index % 3` picks the kind: loopring.io-made, legacy import, or GameStop.
+
+    :param rng: the generator every value comes from.
+    :param collection_id: its id.
+    :param index: its position in the data set, from 0: it picks the kind, the status
+        (:func:`collection_status`) and, now and then, a Unicode name.
+    :param owner: the owner's address (lowercased for GameStop collections, as they are).
+    """
     kind = ("loopring", "legacy", "gme")[index % 3]
     contract = _address(rng)
     collection_address, base_uri, factory = _origin(rng, kind, contract)
@@ -171,6 +191,14 @@ def make_collection(
 def make_metadata(
     rng: random.Random, nft_id: int, token_address: str, nft_type: str, created: int
 ) -> dict[str, Any]:
+    """An NFT's ``metadata``, as ``metadata=true`` adds it to a balance.
+
+    :param rng: the generator every value comes from.
+    :param nft_id: the NFT's id; sent as 0x + its DECIMAL digits, Loopring's quirk.
+    :param token_address: the NFT's token contract (sent lowercase).
+    :param nft_type: ``ERC1155`` or ``ERC721`` (sent as 1 or 0).
+    :param created: when it was minted, epoch milliseconds.
+    """
     image = f"ipfs://{_cid(rng)}"
     stamp = str(created + 5_000)
     edition = rng.randint(1, 500)
@@ -212,7 +240,14 @@ def make_metadata(
 def make_mint(
     rng: random.Random, position: int, minter: str, collection: dict[str, Any]
 ) -> dict[str, Any]:
-    """An NFT as minted: what every holder of it shares."""
+    """An NFT as minted: what every holder of it shares.
+
+    :param rng: the generator every value comes from.
+    :param position: its position among the minter's NFTs, from 0: some positions get a
+        short ``nftId`` or no metadata.
+    :param minter: the minter's address.
+    :param collection: the collection it belongs to (from :func:`make_collection`).
+    """
     short_id = position % 4 == 2
     # Some ids get leading zeros and are then shown without them, as the real API does.
     nft_id = rng.getrandbits(240 if short_id else 256)
@@ -236,7 +271,15 @@ def make_mint(
 def make_balance(
     rng: random.Random, row_id: int, account_id: int, position: int, mint: dict[str, Any]
 ) -> dict[str, Any]:
-    """One account's balance of one NFT, keys in the order the API sends them."""
+    """One account's balance of one NFT, keys in the order the API sends them.
+
+    :param rng: the generator every value comes from.
+    :param row_id: the balance's ``id``.
+    :param account_id: the holder.
+    :param position: the balance's position in the account, from 0: its ``tokenId`` is
+        32768 + it, and some positions hold nothing, something locked or pending.
+    :param mint: the NFT (from :func:`make_mint`).
+    """
     if position % 8 == 5:
         total = 0  # a balance the account once held: nonZero=true hides it
     elif mint["nftType"] == "ERC721":

@@ -10,6 +10,10 @@ class TokenBucket:
     """Capacity `rate` tokens (at least 1), refilled at `rate` tokens per second.
 
     Used from the server's event loop only, so it needs no lock.
+
+    :param rate: requests per second, above 0.
+    :param clock: seconds from a monotonic clock; tests pass a fake one.
+    :raises ValueError: ``rate`` is not above 0.
     """
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:

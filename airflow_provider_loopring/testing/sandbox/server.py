@@ -31,7 +31,13 @@ BACKLOG = 4096  # benchmarks open 1,000 connections at once; the kernel caps it 
 
 
 class HttpServer:
-    """Serves `handler` on host:port from a background thread until `stop()`."""
+    """Serves `handler` on host:port from a background thread until `stop()`.
+
+    :param handler: answers each request, on the server's event loop; None resets the
+        connection.
+    :param host: the address to listen on.
+    :param port: the port; 0 picks a free one, known after :meth:`start`.
+    """
 
     def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0) -> None:
         self._handler = handler
@@ -45,6 +51,7 @@ class HttpServer:
 
     @property
     def port(self) -> int:
+        """The port listened on (the one picked, after :meth:`start`)."""
         return self._port
 
     def start(self) -> None:

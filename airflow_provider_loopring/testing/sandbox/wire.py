@@ -21,7 +21,11 @@ MAX_BODY = 1 << 20
 
 
 class BadRequest(Exception):
-    """The bytes on the connection are not an HTTP request we can answer."""
+    """The bytes on the connection are not an HTTP request we can answer.
+
+    :param status: the HTTP status to answer with (400, 411, 413, 431).
+    :param reason: what is wrong, for the answer's body.
+    """
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
@@ -30,6 +34,16 @@ class BadRequest(Exception):
 
 @dataclass
 class Request:
+    """One request as read off the connection.
+
+    :param method: the HTTP method, uppercase.
+    :param path: the path, without the query string.
+    :param query: the query parameters (a repeated one: its last value).
+    :param headers: the headers, names lowercase.
+    :param body: the body (a Content-Length one, at most ``MAX_BODY`` bytes).
+    :param keep_alive: whether the client keeps the connection open after the answer.
+    """
+
     method: str
     path: str
     query: dict[str, str]
@@ -42,6 +56,11 @@ class Request:
 class Response:
     """An answer; ``stream``, when set, is written after the head, part by part.
 
+    :param status: the HTTP status.
+    :param body: the body (ignored when ``stream`` is set).
+    :param content_type: its Content-Type.
+    :param headers: more headers, in order (``Retry-After``, ...).
+    :param stream: the body's parts, for the hostile faults; None: ``body`` is the body.
     :param length: the Content-Length a streamed body announces; None: chunked.
     :param raw: ``stream`` is the whole answer, head included (a server that drips even
         its status line).
@@ -59,7 +78,12 @@ class Response:
 def json_response(
     status: int, payload: Any, headers: list[tuple[str, str]] | None = None
 ) -> Response:
-    """A compact UTF-8 JSON response, as Loopring sends them."""
+    """A compact UTF-8 JSON response, as Loopring sends them.
+
+    :param status: the HTTP status.
+    :param payload: the JSON value.
+    :param headers: more headers, in order.
+    """
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     return Response(status, body, JSON_TYPE, headers or [])
 
@@ -67,12 +91,22 @@ def json_response(
 def error_response(
     status: int, code: int, message: str, headers: list[tuple[str, str]] | None = None
 ) -> Response:
-    """Loopring's error envelope: `{"resultInfo": {"code": .., "message": ..}}`."""
+    """Loopring's error envelope: `{"resultInfo": {"code": .., "message": ..}}`.
+
+    :param status: the HTTP status.
+    :param code: Loopring's error code.
+    :param message: Loopring's error message.
+    :param headers: more headers, in order (a 429's ``Retry-After``).
+    """
     return json_response(status, {"resultInfo": {"code": code, "message": message}}, headers)
 
 
 async def read_request(reader: asyncio.StreamReader) -> Request | None:
-    """The next request on the connection, or None when the client closed it cleanly."""
+    """The next request on the connection, or None when the client closed it cleanly.
+
+    :param reader: the connection's stream.
+    :raises BadRequest: the bytes are not a request the sandbox can answer.
+    """
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError as exc:
@@ -112,7 +146,11 @@ async def read_request(reader: asyncio.StreamReader) -> Request | None:
 
 
 def encode_response(response: Response, keep_alive: bool) -> bytes:
-    """Status line, headers and body, ready to write."""
+    """Status line, headers and body, ready to write.
+
+    :param response: the answer; a streamed body is not included (the server writes it).
+    :param keep_alive: whether the connection stays open after it (``Connection`` header).
+    """
     try:
         reason = HTTPStatus(response.status).phrase
     except ValueError:
