@@ -630,15 +630,18 @@ class LoopringAccountsOperator(BaseOperator):
 
     def _lineage(self) -> OperatorLineage:
         from airflow_provider_loopring.operators import _lineage
+        from airflow_provider_loopring.storage import schemas
 
         accounts = check_accounts(self.account_id, self.address, self.accounts)
+        # Parquet files have the declared schema's columns; JSON records Loopring's own.
+        parquet = self.output_format == "parquet"
         return _lineage.operator_lineage(
             base_url=self._loopring_hook().settings.base_url,
             endpoint=self._endpoint,
             accounts=[value for _, value in accounts],
             filters=self._filters(),
             output_path=self.output_path,
-            columns=self._columns,
+            columns=schemas.lineage_fields(self.record_kind) if parquet else self._columns,
         )
 
     def _loopring_hook(self) -> LoopringHook:

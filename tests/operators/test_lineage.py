@@ -14,6 +14,7 @@ import pytest
 from airflow_provider_loopring.models import CollectionBalance, NftBalance
 from airflow_provider_loopring.operators._columns import BALANCE_COLUMNS, COLLECTION_COLUMNS
 from airflow_provider_loopring.operators._lineage import endpoint_dataset, object_dataset
+from airflow_provider_loopring.storage import schemas
 from tests.conftest import connection_json
 
 pytest.importorskip("airflow.providers.openlineage")
@@ -29,6 +30,16 @@ def test_the_columns_are_the_models_fields():
         *(f.key for f in CollectionBalance._FIELDS),
         "accountId",
     ]
+
+
+def test_parquet_files_are_described_by_their_declared_schema():
+    pyarrow = pytest.importorskip("pyarrow")
+    for kind in schemas.KINDS:
+        declared = schemas.arrow_schema(kind)
+        assert schemas.lineage_fields(kind) == tuple(
+            (field.name, str(field.type)) for field in declared
+        )
+    assert ("total", str(pyarrow.decimal128(38, 0))) in schemas.lineage_fields("balances")
 
 
 def test_datasets_are_named_as_openlineage_names_them():
@@ -62,6 +73,10 @@ with DAG("loopring_lineage", schedule=None, start_date=pendulum.datetime(2024, 1
         output_format="json",
     )
     LoopringNftBalancesOperator(task_id="to_xcom", account_id=FIRST, metadata=True)
+    LoopringNftBalancesOperator(
+        task_id="parquet", account_id=FIRST, output_path="file://OUT/balances.parquet",
+        output_format="parquet",
+    )
 """
 
 
@@ -119,6 +134,12 @@ def test_a_dag_run_reports_what_each_task_read_and_wrote(loopring_sandbox, tmp_p
     collections = complete["collections"]
     assert _names(collections["inputs"]) == [(host, COLLECTIONS)]
     assert _names(collections["outputs"]) == [("file", f"{out}/collections.json")]
+
+    parquet = complete["parquet"]
+    assert _names(parquet["outputs"]) == [("file", f"{out}/balances.parquet")]
+    fields = parquet["outputs"][0]["facets"]["schema"]["fields"]
+    assert [(f["name"], f["type"]) for f in fields] == list(schemas.lineage_fields("balances"))
+    assert {"snapshot_date", "pendingWithdraw", "extra"} <= {f["name"] for f in fields}
 
     to_xcom = complete["to_xcom"]
     assert _names(to_xcom["inputs"]) == [(host, BALANCES)]
