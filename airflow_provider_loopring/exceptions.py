@@ -133,7 +133,16 @@ class LoopringTriggerError(RuntimeError):
     Deliberately not an AirflowException: Airflow skips a resumed sensor on any
     AirflowException under ``soft_fail``, and a broken setup (a rejected key, an unknown
     account) must fail the task, not skip it.
+
+    :param message: what the trigger said.
+    :param retryable: whether another try of the task may succeed: False for a Loopring
+        error the trigger saw (a rejected key, an unknown account, a misshaped response),
+        which fails the task without its retries (:mod:`airflow_provider_loopring.fail_fast`).
     """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class LoopringRateBudgetError(LoopringServerError):

@@ -40,9 +40,10 @@ def retry_can_help(error: BaseException) -> bool:
     from airflow_provider_loopring.exceptions import (
         LoopringApiError,
         LoopringInvalidParameterError,
+        LoopringTriggerError,
     )
 
-    if isinstance(error, LoopringApiError):
+    if isinstance(error, (LoopringApiError, LoopringTriggerError)):
         return error.retryable
     return not isinstance(error, LoopringInvalidParameterError)
 

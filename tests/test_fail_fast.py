@@ -15,6 +15,7 @@ from airflow_provider_loopring.exceptions import (
     LoopringNotFoundError,
     LoopringRateLimitError,
     LoopringServerError,
+    LoopringTriggerError,
 )
 from airflow_provider_loopring.fail_fast import retry_can_help
 from airflow_provider_loopring.operators.loopring import (
@@ -37,6 +38,7 @@ FINAL = [
     LoopringNotFoundError("user not found", endpoint=ENDPOINT, code=101002, http_status=400),
     LoopringBadResponseError("no totalNum", endpoint=ENDPOINT, http_status=200),
     LoopringInvalidParameterError("account_id", "a non-negative integer", -1),
+    LoopringTriggerError("the trigger: invalid ApiKey", retryable=False),
 ]
 TRANSIENT = [
     LoopringRateLimitError("too many requests", endpoint=ENDPOINT, http_status=429),
@@ -44,6 +46,7 @@ TRANSIENT = [
     LoopringServerError("connection reset", endpoint=ENDPOINT),
     LoopringBadResponseError("not JSON", endpoint=ENDPOINT, http_status=200, retryable=True),
     LoopringApiError("unknown error", endpoint=ENDPOINT, code=100000, retryable=True),
+    LoopringTriggerError("the trigger stopped on an unexpected error"),
     RuntimeError("anything else keeps the task's retries"),
 ]
 
@@ -171,3 +174,40 @@ def test_a_bad_key_takes_one_try_and_a_persistent_503_takes_every_retry(
     for record in loopring_sandbox.requests:
         statuses[record.path].append(record.status)
     assert statuses == {BALANCES: [400], COLLECTIONS: [503] * 4}
+
+
+DEFERRED_DAG = """
+from datetime import timedelta
+from airflow_provider_loopring.sensors.loopring import LoopringCollectionDeploymentSensor
+
+LoopringCollectionDeploymentSensor(
+    task_id="wait", account_id=ACCOUNT, collection_id=COLLECTION, deferrable=True,
+    poke_interval=0.01, timeout=600, retries=3, retry_delay=timedelta(0),
+)
+"""
+
+
+@pytest.mark.loopring_sandbox(accounts=1, nfts_per_account=3, collections_per_account=1)
+def test_a_key_rejected_while_deferred_takes_one_try(loopring_sandbox, run_dag, monkeypatch):
+    account_id = loopring_sandbox.accounts[0]["accountId"]
+    (held,) = loopring_sandbox.collections(account_id, non_zero=False)
+    collection = held["collection"]
+    loopring_sandbox.set_collection_status(collection["id"], "NOT_DEPLOYED")
+    connection = {
+        "conn_type": "loopring",
+        "host": loopring_sandbox.url,
+        "password": loopring_sandbox.api_key,
+        "extra": {"max_retries": 0},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_LOOPRING_DEFAULT", json.dumps(connection))
+    # The worker's first check is answered; from then on the key is rejected: the trigger's.
+    loopring_sandbox.add_fault(Fault("delay", path=COLLECTIONS, seconds=0, times=1))
+    rejected = {"status": 400, "code": 104002, "message": "invalid ApiKey", "times": None}
+    loopring_sandbox.add_fault(Fault("status", path=COLLECTIONS, **rejected))
+
+    dag = DEFERRED_DAG.replace("ACCOUNT", str(account_id))
+    result = run_dag(dag.replace("COLLECTION", str(collection["id"])))
+
+    assert result.task_states == {"wait": "failed"}
+    # One try: its check in the worker (200), the trigger's poll (400), no retry's check.
+    assert [r.status for r in loopring_sandbox.requests if r.path == COLLECTIONS] == [200, 400]

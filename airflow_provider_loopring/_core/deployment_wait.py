@@ -532,6 +532,7 @@ def event(
     message: str,
     records: list[dict[str, Any]] | None = None,
     transitions: list[str] | None = None,
+    final: bool = False,
 ) -> dict[str, Any]:
     """A trigger event's payload: plain JSON, read back by :func:`check_event`.
 
@@ -540,12 +541,15 @@ def event(
     :param message: what to tell the user; the sensor raises or logs it.
     :param records: the NFT or collection records, as described for ``status``; None for none.
     :param transitions: every status change the trigger saw, in order.
+    :param final: for "error": another try of the task would get the same answer (a rejected
+        key, an unknown account, a misshaped response), so it fails without its retries.
     """
     return {
         "status": status,
         "message": message,
         "records": records or [],
         "transitions": transitions or [],
+        "final": final,
     }
 
 
@@ -568,4 +572,5 @@ def check_event(payload: object) -> dict[str, Any]:
                 f"{where} sent a {payload['status']!r} event without a valid {name!r} "
                 f"(expected {kind.__name__}, got {payload.get(name)!r:.80})."
             )
-    return payload
+    # Events of a trigger that ran before "final" existed (a wait deferred across an upgrade).
+    return {**payload, "final": payload.get("final") is True}

@@ -218,13 +218,15 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
             self._give_up(AirflowFailException(message))
         if status == "timeout":
             self._give_up(AirflowSensorTimeout(message))
-        # A permanent API error fails the task (retries apply) even with soft_fail, as in poke
-        # mode (see LoopringTriggerError for why it is no AirflowException).
+        # A permanent API error fails the task even with soft_fail, as in poke mode (see
+        # LoopringTriggerError for why it is no AirflowException), and without its retries
+        # when the trigger says another try would get the same answer.
         if self.never_fail:
             raise AirflowSkipException(f"Skipping due to never_fail: {message}")
         from airflow_provider_loopring.exceptions import LoopringTriggerError
 
-        raise LoopringTriggerError(message)
+        with fail_fast(self._fail_fast):
+            raise LoopringTriggerError(message, retryable=not checked["final"])
 
     def _give_up(self, error: Exception) -> NoReturn:
         # Raised here rather than left to Airflow's resume_execution: some 3.1 releases do not

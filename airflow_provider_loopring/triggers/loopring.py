@@ -147,8 +147,8 @@ class LoopringDeploymentTrigger(BaseTrigger):
 
     def _error(self, error: Exception, transitions: list[str]) -> dict[str, Any]:
         """The event for an error polling again would not cure: the task fails and says why."""
-        if isinstance(error, LoopringApiError):
-            return event("error", str(error), transitions=transitions)
+        if isinstance(error, LoopringApiError):  # not retryable: polling again did not help
+            return event("error", str(error), transitions=transitions, final=True)
         # A wrong connection or a bug: keep the traceback in the trigger's log.
         self.log.exception("The deployment trigger stopped on an unexpected error.")
         return event("error", f"{type(error).__name__}: {error}", transitions=transitions)

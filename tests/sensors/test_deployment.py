@@ -172,4 +172,9 @@ def test_events_written_are_events_read():
         "message": "late",
         "records": [],
         "transitions": [],
+        "final": False,
     }
+    # An event of a trigger from before "final" existed reads as not final.
+    old = {"status": "error", "message": "m", "records": [], "transitions": []}
+    assert check_event(old)["final"] is False
+    assert check_event(event("error", "no key", final=True))["final"] is True

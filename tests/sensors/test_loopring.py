@@ -372,8 +372,14 @@ def test_execute_complete_outcomes(deferred, capfd):
         deferred.execute_complete({}, payload("failure"))
     with pytest.raises(AirflowSensorTimeout, match="it is timeout"):
         deferred.execute_complete({}, payload("timeout"))
-    with pytest.raises(LoopringTriggerError, match="it is error"):
+    with pytest.raises(LoopringTriggerError, match="it is error") as raised:
         deferred.execute_complete({}, payload("error"))
+    assert raised.value.retryable  # an event from before "final" keeps the retries
+    final = {**payload("error"), "final": True}
+    with pytest.raises((LoopringTriggerError, AirflowFailException)) as raised:
+        deferred.execute_complete({}, final)
+    # Airflow 3.3+: the retry policy reads `retryable`; before, fail_fast raised it as final.
+    assert getattr(raised.value, "retryable", False) is False
 
     deferred.soft_fail = True
     for status in ("failure", "timeout"):

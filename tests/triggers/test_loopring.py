@@ -146,7 +146,7 @@ def test_permanent_error_ends_the_wait_with_an_error_event(sandbox, held, monkey
 
     event = run(nft_trigger(account_id, nft["nftData"]))
 
-    assert event["status"] == "error"
+    assert (event["status"], event["final"]) == ("error", True)  # no retry of the task either
     assert "code 104002" in event["message"] and "API key" in event["message"]
     assert statuses(sandbox) == [400]  # no polling on after an answer that will not change
 
