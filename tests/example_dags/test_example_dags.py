@@ -16,6 +16,7 @@ EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 SNAPSHOT, AWAIT = "loopring_nft_snapshot", "loopring_await_deployment"
 ON_DEPLOYMENT = "loopring_on_deployment"
 ON_HOLDINGS = "loopring_on_holdings_change"
+AWAIT_NFTS = "loopring_await_nft_deployment"
 # What a DAG file must not pull in at parse time: the HTTP stack and the modules built on it.
 HEAVY = (
     "requests",
@@ -76,7 +77,7 @@ def dags(airflow_db: Path) -> dict[str, Any]:
 
 
 def test_the_example_dags_import_without_errors_or_warnings(dags: dict[str, Any]) -> None:
-    assert sorted(dags) == [AWAIT, SNAPSHOT, ON_DEPLOYMENT, ON_HOLDINGS]
+    assert sorted(dags) == [AWAIT, AWAIT_NFTS, SNAPSHOT, ON_DEPLOYMENT, ON_HOLDINGS]
     for dag in dags.values():
         assert dag.doc_md and dag.doc_md.strip().startswith("###")
 
@@ -152,6 +153,38 @@ def test_the_deployment_wait_defers_then_fetches_that_collections_nfts(
     assert fetch.upstream_task_ids == {"wait_for_deployment"}
     assert "xcom_pull(task_ids='wait_for_deployment')['contractAddress']" in fetch.token_addrs
     assert set(dag.params) == {"account_id", "collection_id"}
+
+
+@pytest.mark.loopring_sandbox(accounts=1, nfts_per_account=4)
+def test_the_nft_wait_reschedules_until_every_nft_is_deployed(
+    loopring_sandbox: Any, airflow_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from airflow_provider_loopring.version_compat import dag_bag_class
+    from tests.conftest import DAGS_FOLDER, connection_json
+
+    account_id = loopring_sandbox.accounts[0]["accountId"]
+    nfts = [b["nftData"] for b in loopring_sandbox.balances(account_id, non_zero=True)[:2]]
+    for nft in nfts:
+        loopring_sandbox.schedule_nft_status(nft, ["NOT_DEPLOYED", "DEPLOYING", "DEPLOYED"])
+    url, key = loopring_sandbox.url, loopring_sandbox.api_key
+    monkeypatch.setenv("AIRFLOW_CONN_LOOPRING_DEFAULT", connection_json(url, key))
+    monkeypatch.setenv("LOOPRING_DEPLOYMENT_POKE_INTERVAL", "0.01")
+    path = DAGS_FOLDER / f"{AWAIT_NFTS}.py"
+    shutil.copy(EXAMPLE_DAGS / path.name, path)
+    try:
+        dag = dag_bag_class()(dag_folder=str(path)).get_dag(AWAIT_NFTS)
+        sensor = dag.get_task("wait_for_nfts")
+        assert (sensor.mode, sensor.timeout) == ("reschedule", timedelta(hours=6).total_seconds())
+        run = dag.test(run_conf={"account_id": account_id, "nft_datas": ",".join(nfts)})
+    finally:
+        path.unlink()
+    assert run.state == "success"
+    (ti,) = run.get_task_instances()
+    records = ti.xcom_pull(task_ids="wait_for_nfts")
+    assert sorted(r["nftData"] for r in records) == sorted(nfts)
+    assert {r["deploymentStatus"] for r in records} == {"DEPLOYED"}
 
 
 def test_the_deployment_dag_is_scheduled_on_the_accounts_asset_and_its_watcher(

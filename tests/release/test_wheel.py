@@ -24,6 +24,15 @@ def test_the_wheel_holds_the_package_its_types_license_and_example_dags(wheel_fi
     top = {name.split("/")[0] for name in wheel_files}
     assert top == {PACKAGE, f"{PACKAGE}-{__version__}.dist-info"}, top
     assert not [name for name in wheel_files if "/tests/" in name or "benchmarks" in name]
+    assert not [name for name in wheel_files if "__pycache__" in name or name.endswith(".pyc")]
+
+
+# Modules that need what only an extra (or another provider) brings, and what that is: the
+# wheel is installed bare, as `pip install airflow-provider-loopring` installs it.
+NEEDS = {
+    f"{PACKAGE}.hooks.redis_budget": "redis",  # the [redis] extra
+    f"{PACKAGE}.operators._lineage": "airflow.providers.openlineage",  # read by that provider
+}
 
 
 def test_every_module_imports_from_the_installed_package(installed):
@@ -31,8 +40,13 @@ def test_every_module_imports_from_the_installed_package(installed):
         f"""
         import importlib, json, pkgutil, {PACKAGE} as package
         names = [info.name for info in pkgutil.walk_packages(package.__path__, "{PACKAGE}.")]
-        files = [importlib.import_module(name).__file__ for name in names]
-        print(json.dumps({{"names": names, "files": files}}))
+        files, missing = [], {{}}
+        for name in names:
+            try:
+                files.append(importlib.import_module(name).__file__)
+            except ModuleNotFoundError as error:
+                missing[name] = error.name
+        print(json.dumps({{"names": names, "files": files, "missing": missing}}))
         """
     )
     done = installed.run(str(installed.python), "-c", script)
@@ -47,8 +61,36 @@ def test_every_module_imports_from_the_installed_package(installed):
         "version_compat",
     ):
         assert f"{PACKAGE}.{module}" in found["names"]
+    # Only the modules of an extra miss something, and only what that extra brings.
+    assert set(found["missing"]) <= set(NEEDS), found["missing"]
+    for name, dependency in found["missing"].items():
+        assert dependency.startswith(NEEDS[name].split(".")[0]), (name, dependency)
     site = str(installed.root / "venv")
     assert all(path.startswith(site) for path in found["files"]), found["files"]
+
+
+def test_without_the_redis_extra_a_shared_budget_says_what_to_install(installed):
+    # Nothing listens on 127.0.0.1:9: the error must come before any request is sent.
+    script = textwrap.dedent(
+        f"""
+        import importlib.util, json, os
+        os.environ["AIRFLOW_CONN_LOOPRING_DEFAULT"] = json.dumps({{"conn_type": "loopring",
+            "host": "https://127.0.0.1:9", "password": "k",
+            "extra": {{"rate_limit_conn_id": "redis_default", "max_retries": 0}}}})
+        from {PACKAGE}.hooks.loopring import LoopringHook
+        try:
+            LoopringHook().get_collections(account_id=1)
+        except Exception as error:
+            found = importlib.util.find_spec("redis") is not None
+            print(json.dumps([found, type(error).__name__, str(error)]))
+        """
+    )
+    done = installed.run(str(installed.python), "-c", script)
+    assert done.returncode == 0, done.stderr
+    has_redis, kind, message = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not has_redis  # the bare wheel and Airflow bring no redis-py
+    assert kind == "LoopringInvalidParameterError", message
+    assert "pip install 'airflow-provider-loopring[redis]'" in message
 
 
 def test_airflow_lists_the_provider_its_hook_and_trigger(installed):
