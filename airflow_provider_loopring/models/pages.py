@@ -42,7 +42,11 @@ class _Page(ApiModel):
         return cls(_raw=raw, total_num=read_required_int(raw, "totalNum"), items=items)
 
     def to_dict(self, *, copy: bool = True) -> dict[str, Any]:
-        """The page as received, its items included (see :meth:`ApiModel.to_dict`)."""
+        """The page as received, its items included (see :meth:`ApiModel.to_dict`).
+
+        :param copy: True (default): a deep copy, the caller's own; False: the models' own
+            data, for a caller that only reads it.
+        """
         own = copy_json(self._raw) if copy else self._raw
         return {**own, self._ITEMS: [item.to_dict(copy=copy) for item in self.items]}
 

@@ -211,7 +211,7 @@ class LoopringAccountsOperator(BaseOperator):
     :param output_conn_id: the Airflow connection with the storage's credentials.
     :param output_format: ``"jsonl"`` (one record per line), ``"json"`` (one array) or
         ``"parquet"`` (the declared, typed columns of ``storage.schemas``; needs the
-        ``parquet`` extra).
+        ``parquet`` extra). (templated)
     :param snapshot_date: with Parquet, the ``snapshot_date`` of every row, "YYYY-MM-DD"
         (templated); default: the day of the DAG run's ``run_after``, UTC.
     :param max_xcom_records: without ``output_path``, the most records the XCom may hold.
@@ -221,6 +221,7 @@ class LoopringAccountsOperator(BaseOperator):
         reference's ``skipped_accounts`` and goes on with the others.
     :param account_cache_path: a folder URL where addresses resolved to account ids are kept
         across runs (an address's account never changes), so later runs look none up.
+        (templated)
     :param checkpoint_interval: with ``output_path``, seconds between two saves of the
         finished accounts (a hard kill loses at most the accounts finished since the last).
     :param loopring_conn_id: the Loopring connection (API key as its password).

@@ -102,11 +102,18 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> LoopringHook:
+        """The hook of ``loopring_conn_id``, made at the first check and kept for the others."""
         from airflow_provider_loopring.hooks.loopring import LoopringHook
 
         return LoopringHook(loopring_conn_id=self.loopring_conn_id)
 
     def execute(self, context: Context) -> Any:
+        """Wait in the mode set; an error another try cannot cure fails the task at once.
+
+        :param context: the task's context; deferring in reschedule mode, its task instance
+            gives the first try's start, from which ``timeout`` counts.
+        :return: what the wait ends with (XCom), as the sensor's description says.
+        """
         if self.deferrable:
             # Absolute, and from the first try of a reschedule: the trigger keeps it across
             # triggerer restarts, so the wait never lasts longer than ``timeout``.
@@ -115,7 +122,14 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
             return super().execute(context)
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        """One check; the base sensor's loop handles waiting, timeout and soft_fail."""
+        """One check; the base sensor's loop handles waiting, timeout and soft_fail.
+
+        :param context: the task's context; in reschedule mode its task state store keeps the
+            statuses the previous check saw (Airflow 3.3+).
+        :return: done, with what the sensor returns as XCom, or False to check again (with
+            ``deferrable``, it defers instead).
+        :raises AirflowFailException: something selected is in one of ``failure_statuses``.
+        """
         from airflow_provider_loopring._core.deployment_wait import DONE, FAILED
 
         selection = self._selection()
@@ -202,6 +216,7 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger: same outcomes as the poke loop for the same situation.
 
+        :param context: the task's context (not used).
         :param event: the trigger's payload (see ``deployment_wait.event``); anything else
             is an error.
         """
@@ -250,7 +265,7 @@ class LoopringNftDeploymentSensor(_LoopringDeploymentSensor):
     :param target_statuses: statuses that end the wait; default ``("DEPLOYED",)``.
     :param failure_statuses: statuses that fail the task at once; default ``("DEPLOY_FAILED",)``.
     :param deferrable: wait in the triggerer; default ``[operators] default_deferrable``.
-    :param loopring_conn_id: the Loopring connection.
+    :param loopring_conn_id: (templated) the Loopring connection.
     """
 
     _selection_kind = "nft"
@@ -286,7 +301,7 @@ class LoopringCollectionDeploymentSensor(_LoopringDeploymentSensor):
     :param target_statuses: statuses that end the wait; default ``("DEPLOYED",)``.
     :param failure_statuses: statuses that fail the task at once; default ``("DEPLOY_FAILED",)``.
     :param deferrable: wait in the triggerer; default ``[operators] default_deferrable``.
-    :param loopring_conn_id: the Loopring connection.
+    :param loopring_conn_id: (templated) the Loopring connection.
     """
 
     _selection_kind = "collection"

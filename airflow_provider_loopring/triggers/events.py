@@ -70,6 +70,11 @@ class _LoopringAccountWatcher(BaseEventTrigger):
 
     @classmethod
     async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
+        """Poll the account for a whole group of watchers: its records, every interval.
+
+        :param kwargs: the serialized kwargs of one watcher of the group.
+        :return: an endless iterator of the account's records, one tuple per successful poll.
+        """
         # Only what the key holds is read: the kwargs are those of one watcher of the group.
         listing = cls._listing(kwargs)
         async for records in poll_account(
@@ -80,6 +85,12 @@ class _LoopringAccountWatcher(BaseEventTrigger):
     async def filter_shared_stream(
         self, shared_stream: AsyncIterator[Any]
     ) -> AsyncIterator[TriggerEvent]:
+        """Fire what changed for this watcher in each listing of the group's poll.
+
+        :param shared_stream: the listings :meth:`open_shared_stream` yields.
+        :return: this watcher's events; a listing whose saved state could not be read is
+            skipped.
+        """
         state = WatcherState(self, self._state_key())
         async for records in shared_stream:
             known, before = await state.load()

@@ -1,8 +1,14 @@
 """Fail the build (a warning, and `make docs` makes warnings errors) on an undocumented API.
 
 Every public class, method and function autodoc documents needs a docstring, and each of its
-parameters a ``:param name:`` (a class's own or one of its bases' in this package, as operators
-pass ``**kwargs`` on); a parameter that is also a template field says "(templated)".
+parameters a ``:param name:``. A class's parameters are those of every ``__init__`` in its MRO
+that this package defines (operators pass ``**kwargs`` on to their bases), documented in its
+own docstring or one of its package bases'; each that is also a template field says
+"(templated)".
+
+A public class also offers what it inherits from a package base no page shows (a private one,
+such as the sensors' ``_LoopringDeploymentSensor``): each public method or property of it that
+autodoc never passed here is checked in the same way once every page has been read.
 
 Each gap is a warning of its own, so a single gap fails the build: none is allowed.
 
@@ -15,14 +21,18 @@ from __future__ import annotations
 
 import inspect
 import re
+from functools import cached_property
 from typing import Any
 
 from sphinx.util import logging
 
 log = logging.getLogger(__name__)
 PACKAGE = "airflow_provider_loopring"
+_KINDS = ("class", "method", "function", "property", "exception")
 _SKIPPED = {"self", "cls"}
 _found: dict[str, set[str]] = {}  # a set: the how-to pages show some classes again
+_checked: set[Any] = set()  # the functions autodoc passed to check()
+_classes: dict[str, type] = {}  # the public classes documented where they are defined
 
 
 def check(app: Any, what: str, name: str, obj: Any, options: Any, lines: list[str]) -> None:
@@ -35,13 +45,36 @@ def check(app: Any, what: str, name: str, obj: Any, options: Any, lines: list[st
     :param options: autodoc's options for it.
     :param lines: its docstring, as autodoc will show it.
     """
-    if what not in ("class", "method", "function", "property", "exception"):
+    if what not in _KINDS:
         return
-    module = getattr(getattr(obj, "fget", obj), "__module__", None) or name
+    function = _function(obj)
+    module = getattr(function, "__module__", None) or name
     if not module.startswith(PACKAGE):  # Airflow's own names, seen through an import
         return
-    gaps = _found.setdefault(module, set())
-    if not "".join(lines).strip():
+    _checked.add(function)
+    if inspect.isclass(obj) and name == f"{module}.{obj.__qualname__}":
+        _classes[name] = obj
+    _check(what, name, obj, "\n".join(lines), _found.setdefault(module, set()))
+
+
+def report(app: Any, env: Any) -> None:
+    """Check what public classes inherit unseen, then warn about each gap, module by module.
+
+    :param app: the Sphinx application.
+    :param env: the build environment.
+    """
+    for cls in _classes.values():
+        for what, owner, name, member in _unseen_members(cls):
+            gaps = _found.setdefault(owner.__module__, set())
+            full_name = f"{owner.__module__}.{owner.__qualname__}.{name}"
+            _check(what, full_name, member, inspect.getdoc(member) or "", gaps)
+    for module in sorted(_found):
+        for gap in sorted(_found[module]):
+            log.warning("%s (%s)", gap, module)
+
+
+def _check(what: str, name: str, obj: Any, docstring: str, gaps: set[str]) -> None:
+    if not docstring.strip():
         gaps.add(f"{name} has no docstring")
         return
     if what == "property":
@@ -55,29 +88,52 @@ def check(app: Any, what: str, name: str, obj: Any, options: Any, lines: list[st
             gaps.add(f"{name}: ':param {param}:' lacks '(templated)'")
 
 
-def report(app: Any, env: Any) -> None:
-    """Warn about each gap found, module by module.
+def _function(obj: Any) -> Any:
+    """What ``obj`` runs: a property's getter, a classmethod's function, ``obj`` itself."""
+    if isinstance(obj, property):
+        return obj.fget
+    if isinstance(obj, cached_property):  # its __module__ is functools' before Python 3.12
+        return obj.func
+    return getattr(obj, "__func__", obj)
 
-    :param app: the Sphinx application.
-    :param env: the build environment.
+
+def _unseen_members(cls: type) -> list[tuple[str, type, str, Any]]:
+    """What ``cls`` has from this package that autodoc never checked: a private base's.
+
+    :return: ``(kind, defining class, name, member)`` of each public method or property.
     """
-    for module in sorted(_found):
-        for gap in sorted(_found[module]):
-            log.warning("%s (%s)", gap, module)
+    unseen = []
+    for name in dir(cls):
+        owner = next((base for base in cls.__mro__ if name in vars(base)), None)
+        if name.startswith("_") or owner is None or not owner.__module__.startswith(PACKAGE):
+            continue
+        member = vars(owner)[name]
+        if isinstance(member, (property, cached_property)):
+            what = "property"
+        elif isinstance(member, (classmethod, staticmethod)) or inspect.isfunction(member):
+            what, member = "method", _function(member)
+        else:
+            continue  # data: an attribute, a slot
+        if _function(member) not in _checked:  # else checked where its page shows it
+            unseen.append((what, owner, name, member))
+    return unseen
 
 
 def _docstrings(cls: type) -> str:
     """The docstrings of the class and of its bases from this package."""
-    mine = [base for base in cls.__mro__ if base.__module__.startswith(PACKAGE)]
-    return "\n".join(inspect.getdoc(base) or "" for base in mine)
+    return "\n".join(inspect.getdoc(base) or "" for base in _package_classes(cls))
+
+
+def _package_classes(cls: type) -> list[type]:
+    return [base for base in cls.__mro__ if base.__module__.startswith(PACKAGE)]
 
 
 def _parameters(obj: Any) -> list[str]:
-    """The named parameters a caller passes (for a class: its own ``__init__``'s)."""
+    """The named parameters a caller passes (for a class: its package ``__init__``s')."""
     if inspect.isclass(obj):
-        if "__init__" not in vars(obj):
-            return []
-        obj = obj.__init__
+        inits = (vars(base).get("__init__") for base in _package_classes(obj))
+        names = (name for init in inits if init is not None for name in _parameters(init))
+        return list(dict.fromkeys(names))  # in MRO order, each once
     try:
         signature = inspect.signature(obj)
     except (TypeError, ValueError):
