@@ -34,6 +34,8 @@ def test_connection_form():
         "requests_per_second",
         "max_retries",
         "timeout",
+        "max_response_bytes",
+        "max_pages",
         "rate_limit_conn_id",
         "explorer_url",
     }

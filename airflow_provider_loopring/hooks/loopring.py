@@ -52,14 +52,16 @@ PageCallback = Callable[["core.Pager[Any]"], None]
 class LoopringHook(BaseHook):
     """Talks to Loopring's REST API through an Airflow connection.
 
-    The connection's host is the API's base URL (default ``https://api3.loopring.io``), its
-    password the API key. Extras: ``requests_per_second`` (default 5; the client-side limit,
-    shared by every hook on this connection in the process), ``rate_limit_conn_id`` (an
-    Airflow connection to Redis: then that limit is one budget for every process on every
-    machine; needs the ``[redis]`` extra), ``max_retries`` (default 5), ``timeout`` (seconds
-    for a whole request, body included, default 30), ``max_response_bytes`` (the largest
-    decoded body, default 32 MiB) and ``max_pages`` (the most pages of one listing, default
-    10,000).
+    The connection's host is the API's base URL (default ``https://api3.loopring.io``; a port
+    goes in the URL, as the form has no port field), its password the API key. Extras:
+    ``requests_per_second`` (default 5; the client-side limit, shared by every hook on this
+    connection in the process), ``rate_limit_conn_id`` (an Airflow connection to Redis: then
+    that limit is one budget for every process on every machine; needs the ``[redis]``
+    extra), ``max_retries`` (default 5), ``timeout`` (seconds for a whole request, body
+    included, default 30), ``max_response_bytes`` (the largest decoded body, default 32 MiB),
+    ``max_pages`` (the most pages of one listing, default 10,000) and ``explorer_url`` (where
+    the tasks' extra links point; default Loopring's explorer for the mainnet host, no link
+    for others).
 
     :param loopring_conn_id: the Airflow connection to use.
     :param retry_policy: overrides the backoff of retried calls (429, 5xx, network errors):
