@@ -25,6 +25,7 @@ from airflow_provider_loopring.exceptions import (
     LoopringInvalidParameterError,
     LoopringRateLimitError,
 )
+from airflow_provider_loopring.hooks import _form
 from airflow_provider_loopring.hooks.budget import RateBudget, connection_budget
 from airflow_provider_loopring.hooks.listings import BALANCES, COLLECTIONS, Listing, PageReader
 from airflow_provider_loopring.hooks.transport import new_session, reason, response_body, tls
@@ -35,6 +36,7 @@ from airflow_provider_loopring.models import (
     NftBalance,
     NftBalancesPage,
 )
+from airflow_provider_loopring.version_compat import HAS_PROVIDER_CONN_FIELDS
 
 if TYPE_CHECKING:
     import httpx
@@ -94,6 +96,18 @@ class LoopringHook(BaseHook):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(loopring_conn_id={self.loopring_conn_id!r})"
+
+    if not HAS_PROVIDER_CONN_FIELDS:  # Airflow 3.1 asks the hook for its connection form
+
+        @classmethod
+        def get_ui_field_behaviour(cls) -> dict[str, Any]:
+            """The provider info's ``ui-field-behaviour``, for Airflow 3.1's connection form."""
+            return _form.ui_field_behaviour()
+
+        @classmethod
+        def get_connection_form_widgets(cls) -> dict[str, Any]:
+            """The provider info's ``conn-fields``, for Airflow 3.1's connection form."""
+            return _form.connection_form_widgets()
 
     # --- connection ----------------------------------------------------------------------
 
