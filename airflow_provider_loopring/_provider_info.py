@@ -104,7 +104,25 @@ PROVIDER_INFO: dict[str, Any] = {
                     "integer",
                     5,
                 ),
-                "timeout": _field("Timeout", "Seconds to wait for one response.", "number", 30),
+                "timeout": _field(
+                    "Timeout",
+                    "Seconds for a whole request: connecting, headers and body.",
+                    "number",
+                    30,
+                ),
+                "max_response_bytes": _field(
+                    "Max response bytes",
+                    "The largest response body accepted, once decoded (32 MiB); a larger one "
+                    "fails the call, not retried.",
+                    "integer",
+                    32 * 1024 * 1024,
+                ),
+                "max_pages": _field(
+                    "Max pages",
+                    "The most pages one listing may take before it fails.",
+                    "integer",
+                    10_000,
+                ),
                 # The shared rate budget (issue 12): a connection id, no default.
                 "rate_limit_conn_id": {
                     "label": "Rate limit Redis connection",

@@ -36,6 +36,10 @@ HAS_RETRY_POLICY = AIRFLOW_V_3_3_PLUS
 #: Whether the triggerer runs asset watchers with one shared stream per key (Airflow 3.3+);
 #: before, each watcher runs alone (``run``) and polls for itself.
 HAS_SHARED_STREAMS = AIRFLOW_V_3_3_PLUS
+#: Whether Airflow reads the connection form from the provider info (``conn-fields`` and
+#: ``ui-field-behaviour``, 3.2+): then it never calls the hook's ``get_connection_form_widgets``
+#: and ``get_ui_field_behaviour`` (it deprecates them), which 3.1 reads instead.
+HAS_PROVIDER_CONN_FIELDS = AIRFLOW_V_3_2_PLUS
 
 if TYPE_CHECKING or AIRFLOW_V_3_2_PLUS:
     from airflow.sdk import conf
@@ -103,6 +107,7 @@ __all__ = [
     "AIRFLOW_VERSION",
     "AIRFLOW_V_3_2_PLUS",
     "AIRFLOW_V_3_3_PLUS",
+    "HAS_PROVIDER_CONN_FIELDS",
     "HAS_RETRY_POLICY",
     "HAS_SHARED_STREAMS",
     "HAS_TASK_STATE_STORE",

@@ -1,4 +1,4 @@
-"""The provider as Airflow sees it: entry point, schema, connection form, the real CLI."""
+"""The provider as Airflow sees it: entry point, schema, the real CLI (the form: hooks/)."""
 
 from __future__ import annotations
 
@@ -21,22 +21,6 @@ def test_provider_info_is_valid_for_this_airflow():
     jsonschema.validate(info, schema)
     assert info["package-name"] == "airflow-provider-loopring"
     assert info["versions"] == [__version__]
-
-
-def test_connection_form():
-    (conn,) = get_provider_info()["connection-types"]
-    behaviour = conn["ui-field-behaviour"]
-    assert conn["connection-type"] == "loopring"
-    assert set(behaviour["hidden-fields"]) == {"schema", "login", "port"}
-    assert behaviour["relabeling"]["password"] == "API Key"
-    assert behaviour["placeholders"]["host"] == "https://api3.loopring.io"
-    assert set(conn["conn-fields"]) == {
-        "requests_per_second",
-        "max_retries",
-        "timeout",
-        "rate_limit_conn_id",
-        "explorer_url",
-    }
 
 
 def test_the_airflow_cli_lists_the_provider_and_its_hook(tmp_path):

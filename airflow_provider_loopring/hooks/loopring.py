@@ -25,6 +25,7 @@ from airflow_provider_loopring.exceptions import (
     LoopringInvalidParameterError,
     LoopringRateLimitError,
 )
+from airflow_provider_loopring.hooks import _form
 from airflow_provider_loopring.hooks.budget import RateBudget, connection_budget
 from airflow_provider_loopring.hooks.listings import BALANCES, COLLECTIONS, Listing, PageReader
 from airflow_provider_loopring.hooks.transport import new_session, reason, response_body, tls
@@ -35,6 +36,7 @@ from airflow_provider_loopring.models import (
     NftBalance,
     NftBalancesPage,
 )
+from airflow_provider_loopring.version_compat import HAS_PROVIDER_CONN_FIELDS
 
 if TYPE_CHECKING:
     import httpx
@@ -52,14 +54,16 @@ PageCallback = Callable[["core.Pager[Any]"], None]
 class LoopringHook(BaseHook):
     """Talks to Loopring's REST API through an Airflow connection.
 
-    The connection's host is the API's base URL (default ``https://api3.loopring.io``), its
-    password the API key. Extras: ``requests_per_second`` (default 5; the client-side limit,
-    shared by every hook on this connection in the process), ``rate_limit_conn_id`` (an
-    Airflow connection to Redis: then that limit is one budget for every process on every
-    machine; needs the ``[redis]`` extra), ``max_retries`` (default 5), ``timeout`` (seconds
-    for a whole request, body included, default 30), ``max_response_bytes`` (the largest
-    decoded body, default 32 MiB) and ``max_pages`` (the most pages of one listing, default
-    10,000).
+    The connection's host is the API's base URL (default ``https://api3.loopring.io``; a port
+    goes in the URL, as the form has no port field), its password the API key. Extras:
+    ``requests_per_second`` (default 5; the client-side limit, shared by every hook on this
+    connection in the process), ``rate_limit_conn_id`` (an Airflow connection to Redis: then
+    that limit is one budget for every process on every machine; needs the ``[redis]``
+    extra), ``max_retries`` (default 5), ``timeout`` (seconds for a whole request, body
+    included, default 30), ``max_response_bytes`` (the largest decoded body, default 32 MiB),
+    ``max_pages`` (the most pages of one listing, default 10,000) and ``explorer_url`` (where
+    the tasks' extra links point; default Loopring's explorer for the mainnet host, no link
+    for others).
 
     :param loopring_conn_id: the Airflow connection to use.
     :param retry_policy: overrides the backoff of retried calls (429, 5xx, network errors):
@@ -92,6 +96,18 @@ class LoopringHook(BaseHook):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(loopring_conn_id={self.loopring_conn_id!r})"
+
+    if not HAS_PROVIDER_CONN_FIELDS:  # Airflow 3.1 asks the hook for its connection form
+
+        @classmethod
+        def get_ui_field_behaviour(cls) -> dict[str, Any]:
+            """The provider info's ``ui-field-behaviour``, for Airflow 3.1's connection form."""
+            return _form.ui_field_behaviour()
+
+        @classmethod
+        def get_connection_form_widgets(cls) -> dict[str, Any]:
+            """The provider info's ``conn-fields``, for Airflow 3.1's connection form."""
+            return _form.connection_form_widgets()
 
     # --- connection ----------------------------------------------------------------------
 
