@@ -187,21 +187,27 @@ def test_the_nft_wait_reschedules_until_every_nft_is_deployed(
     assert {r["deploymentStatus"] for r in records} == {"DEPLOYED"}
 
 
-def test_the_deployment_dag_is_scheduled_on_the_accounts_asset_and_its_watcher(
-    dags: dict[str, Any],
-) -> None:
+def watched_asset(dag: Any, trigger_class: type) -> tuple[Any, Any]:
+    """The one asset a DAG is scheduled on, account 11329's, and its watcher's trigger."""
     from airflow.sdk import Asset
 
-    from airflow_provider_loopring.triggers.events import LoopringDeploymentEventTrigger
-
-    dag = dags[ON_DEPLOYMENT]
     (asset,) = dag.schedule.objects if hasattr(dag.schedule, "objects") else dag.schedule
     assert isinstance(asset, Asset)
     assert asset.uri == asset.name == "loopring://api3.loopring.io/account/11329"
     (watcher,) = asset.watchers
-    assert isinstance(watcher.trigger, LoopringDeploymentEventTrigger)
+    assert isinstance(watcher.trigger, trigger_class)
     assert watcher.trigger.serialize()[1]["account_id"] == 11329
-    assert watcher.trigger.target_statuses == ["DEPLOYED"]
+    return asset, watcher.trigger
+
+
+def test_the_deployment_dag_is_scheduled_on_the_accounts_asset_and_its_watcher(
+    dags: dict[str, Any],
+) -> None:
+    from airflow_provider_loopring.triggers.events import LoopringDeploymentEventTrigger
+
+    dag = dags[ON_DEPLOYMENT]
+    _, trigger = watched_asset(dag, LoopringDeploymentEventTrigger)
+    assert trigger.target_statuses == ["DEPLOYED"]
     assert set(dag.task_ids) == {"deployed_nfts"}
 
 
@@ -210,22 +216,16 @@ def test_the_holdings_dag_is_scheduled_on_its_watcher_and_sums_the_counts_it_is_
 ) -> None:
     from types import SimpleNamespace
 
-    from airflow.sdk import Asset
-
     from airflow_provider_loopring.triggers.events import LoopringHoldingsEventTrigger
 
     dag = dags[ON_HOLDINGS]
-    (asset,) = dag.schedule.objects if hasattr(dag.schedule, "objects") else dag.schedule
-    assert isinstance(asset, Asset)
-    assert asset.uri == asset.name == "loopring://api3.loopring.io/account/11329"
-    (watcher,) = asset.watchers
-    assert isinstance(watcher.trigger, LoopringHoldingsEventTrigger)
-    assert watcher.trigger.serialize()[1]["account_id"] == 11329
+    asset, trigger = watched_asset(dag, LoopringHoldingsEventTrigger)
+    assert trigger.max_changes == 1000
     counts = [{"added": 2, "removed": 0, "amount": 1, "status": 0}, {"added": 0, "removed": 3}]
     events = [SimpleNamespace(extra={"payload": {"counts": c}}) for c in counts]
 
     class Events:  # what Airflow passes: events by asset (Assets are not hashable on 3.1)
-        def __getitem__(self, key: Asset) -> list[Any]:
+        def __getitem__(self, key: Any) -> list[Any]:
             assert key == asset
             return events
 
