@@ -126,29 +126,15 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
 }
 
 
-# Each column type as Arrow spells it (``str()`` of :func:`arrow_schema`'s types), for lineage
-# tools (OpenLineage's schema facet); JSON columns are Arrow strings.
-_LINEAGE_TYPES = {
-    "int64": "int64",
-    "string": "string",
-    "status": "dictionary<values=string, indices=int32, ordered=0>",
-    "decimal": f"decimal128({MAX_DIGITS}, 0)",
-    "bool": "bool",
-    "timestamp": "timestamp[ms, tz=UTC]",
-    "date": "date32[day]",
-    "json": "string",
-}
-
-
 def lineage_fields(kind: str) -> tuple[tuple[str, str], ...]:
     """The (name, type) of each column of a Parquet file of ``kind``, for a schema facet.
 
-    The types are :func:`arrow_schema`'s, spelled as Arrow prints them; no pyarrow is
-    imported.
+    The types are :func:`arrow_schema`'s, as Arrow prints them (JSON columns are strings):
+    only a task writing Parquet asks, so pyarrow is there.
 
     :param kind: ``balances``, ``collections`` or ``changes``.
     """
-    return tuple((column.name, _LINEAGE_TYPES[column.type]) for column in SCHEMAS[kind])
+    return tuple((field.name, str(field.type)) for field in arrow_schema(kind))
 
 
 def arrow_schema(kind: str) -> Any:
