@@ -94,32 +94,25 @@ if HAS_RETRY_POLICY:
             return hash(type(self))
 
 
-def with_retry_policy(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """``BaseOperator`` keyword arguments with our retry policy, unless one was given.
+def with_retry_policy(kwargs: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """``BaseOperator`` keyword arguments with our retry policy unless one was given, and
+    whether the task fails fast (:func:`fail_fast`'s ``enabled``).
 
     Before Airflow 3.3 a ``retry_policy=None`` (what a DAG written for 3.3 passes to keep
-    every retry) is taken out, as that Airflow has no such argument; :func:`wants_fail_fast`
-    remembers it.
+    every retry) is taken out, as that Airflow has no such argument.
 
     :param kwargs: the task's keyword arguments, with the merged ``default_args`` of the
         task and its DAG; a ``retry_policy`` given in either (also ``None``) wins.
+    :return: the arguments for ``BaseOperator``, and False when the task was given a
+        ``retry_policy`` of its own (also ``None``).
     """
+    given = _given(kwargs)
     if HAS_RETRY_POLICY:
-        if not _given(kwargs):
+        if not given:
             kwargs["retry_policy"] = LoopringRetryPolicy()
     elif "retry_policy" in kwargs and kwargs["retry_policy"] is None:
         del kwargs["retry_policy"]
-    return kwargs
-
-
-def wants_fail_fast(kwargs: dict[str, Any]) -> bool:
-    """Whether a task fails at once on an error retries cannot cure (call before
-    :func:`with_retry_policy`).
-
-    :param kwargs: the task's keyword arguments, as for :func:`with_retry_policy`.
-    :return: False when the task was given a ``retry_policy`` of its own (also ``None``).
-    """
-    return not _given(kwargs)
+    return kwargs, not given
 
 
 def _given(kwargs: dict[str, Any]) -> bool:
@@ -130,7 +123,7 @@ def _given(kwargs: dict[str, Any]) -> bool:
 def fail_fast(enabled: bool = True) -> Iterator[None]:
     """Where Airflow has no retry policy: an error retries cannot cure fails the task at once.
 
-    :param enabled: False for a task that opted out (:func:`wants_fail_fast`): its errors
+    :param enabled: False for a task that opted out (see :func:`with_retry_policy`): its errors
         are raised as they are, and keep its ``retries``.
     """
     try:

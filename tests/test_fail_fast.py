@@ -110,11 +110,14 @@ def test_without_a_retry_policy_the_error_becomes_an_airflow_fail_exception(monk
 
 
 def test_a_retry_policy_of_its_own_or_none_turns_fail_fast_off_on_every_airflow():
-    from airflow_provider_loopring.fail_fast import wants_fail_fast
+    from airflow_provider_loopring.fail_fast import with_retry_policy
 
-    assert wants_fail_fast({"task_id": "b"})
-    assert not wants_fail_fast({"task_id": "b", "retry_policy": None})
-    assert not wants_fail_fast({"task_id": "b", "default_args": {"retry_policy": None}})
+    def fails_fast(kwargs: dict) -> bool:
+        return with_retry_policy(kwargs)[1]
+
+    assert fails_fast({"task_id": "b"})
+    assert not fails_fast({"task_id": "b", "retry_policy": None})
+    assert not fails_fast({"task_id": "b", "default_args": {"retry_policy": None}})
     # A DAG written for Airflow 3.3 (retry_policy=None) imports on older Airflow too.
     task = LoopringNftBalancesOperator(task_id="n", account_id=1, retry_policy=None)
     assert task._fail_fast is False
@@ -125,8 +128,8 @@ def test_a_retry_policy_of_its_own_or_none_turns_fail_fast_off_on_every_airflow(
 def test_before_airflow_3_3_no_task_gets_a_policy_and_errors_become_fail_exceptions():
     from airflow_provider_loopring.fail_fast import with_retry_policy
 
-    assert "retry_policy" not in with_retry_policy({"task_id": "b"})
-    assert "retry_policy" not in with_retry_policy({"task_id": "b", "retry_policy": None})
+    assert "retry_policy" not in with_retry_policy({"task_id": "b"})[0]
+    assert "retry_policy" not in with_retry_policy({"task_id": "b", "retry_policy": None})[0]
     assert not hasattr(fail_fast, "LoopringRetryPolicy")
     with pytest.raises(AirflowFailException, match="invalid ApiKey"), fail_fast.fail_fast():
         raise FINAL[0]

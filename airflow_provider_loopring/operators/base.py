@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, TypeVar
 from airflow.sdk import BaseOperator
 
 from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
-from airflow_provider_loopring.fail_fast import fail_fast, wants_fail_fast, with_retry_policy
+from airflow_provider_loopring.fail_fast import fail_fast, with_retry_policy
 from airflow_provider_loopring.links.loopring import EXTRA_LINKS
 
 if TYPE_CHECKING:
@@ -255,8 +255,8 @@ class LoopringAccountsOperator(BaseOperator):
         loopring_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
-        fails_fast = wants_fail_fast(kwargs)
-        super().__init__(**with_retry_policy(kwargs))
+        kwargs, fails_fast = with_retry_policy(kwargs)
+        super().__init__(**kwargs)
         self._fail_fast = fails_fast
         self.account_id = account_id
         self.address = address

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
-from airflow_provider_loopring.fail_fast import fail_fast, wants_fail_fast, with_retry_policy
+from airflow_provider_loopring.fail_fast import fail_fast, with_retry_policy
 from airflow_provider_loopring.links.loopring import EXTRA_LINKS
 from airflow_provider_loopring.version_compat import (
     HAS_TASK_STATE_STORE,
@@ -61,8 +61,8 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
         loopring_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
-        fails_fast = wants_fail_fast(kwargs)
-        super().__init__(**with_retry_policy(kwargs))
+        kwargs, fails_fast = with_retry_policy(kwargs)
+        super().__init__(**kwargs)
         self._fail_fast = fails_fast
         from airflow_provider_loopring._core import check_flag
         from airflow_provider_loopring._core.deployment_wait import check_status_sets
