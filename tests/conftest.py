@@ -136,3 +136,47 @@ def run_dag(airflow_db: Path) -> Iterator[Callable[..., DagResult]]:
     yield run
     for path in written:
         path.unlink(missing_ok=True)
+
+
+# --- which tests run on the older Airflow minors too (`make test-matrix -m matrix`) -------------
+# `make test` runs everything on the newest Airflow. On 3.1 and 3.2 a test earns its minutes
+# when what it checks differs by version: every module that imports `version_compat` (directly
+# or through its conftest) and these, whose code paths branch on a version flag (deferral, the
+# task and asset state stores, the retry policy, shared streams, the connection form, lineage).
+# What no version changes (the core, models, storage, the sandbox) is proven once, on the newest.
+_MATRIX_PATHS = (
+    "example_dags/",
+    "sensors/",
+    "triggers/",
+    "assets/",
+    "test_fail_fast.py",
+    "test_provider.py",
+    "hooks/test_connection_form.py",
+    "operators/test_lineage.py",
+)
+# The scale proof (1,500 accounts) runs no code that differs by version: once is enough; the
+# wheel tests install their own Airflow (`make test-wheel`).
+_MATRIX_SKIP = ("example_dags/test_snapshot_at_scale.py", "release/")
+_TESTS = Path(__file__).parent
+
+
+def _on_every_minor(path: Path, cache: dict[Path, bool]) -> bool:
+    if path not in cache:
+        name = path.relative_to(_TESTS).as_posix()
+        cache[path] = not name.startswith(_MATRIX_SKIP) and (
+            name.startswith(_MATRIX_PATHS) or "version_compat" in path.read_text()
+        )
+    return cache[path]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "matrix: runs on every Airflow minor (make test-matrix), not only the newest"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    cache: dict[Path, bool] = {}
+    for item in items:
+        if item.path.is_relative_to(_TESTS) and _on_every_minor(item.path, cache):
+            item.add_marker(pytest.mark.matrix)
