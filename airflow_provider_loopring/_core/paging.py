@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from airflow_provider_loopring._core.endpoints import (
     ApiRequest,
@@ -17,6 +17,9 @@ from airflow_provider_loopring.exceptions import (
 )
 
 T = TypeVar("T")
+#: Called with the pager after each page, before its items are handed out (progress; raising
+#: there stops the listing before the next request).
+PageCallback = Callable[["Pager[Any]"], None]
 
 
 DEFAULT_MAX_PAGES = 10_000  # 500,000 NFTs at 50 a page: far past any real account
