@@ -21,7 +21,7 @@ from airflow_provider_loopring.hooks.budget import shared_bucket
 
 ADDRESS = "0x8656920c85342d646E5286Cb841F90209272ABeb"
 NFT_DATA = "0x20807f0870ed096cea763ec3db94f0e4a4cffdbe0ab09187ac9972c6fd6aaecb"
-REQUEST = api.ApiRequest(api.NFT_BALANCES, {"accountId": "11329"})
+REQUEST = api.ApiRequest(api.NFT_BALANCES.path, {"accountId": "11329"})
 
 
 class TestRequests:

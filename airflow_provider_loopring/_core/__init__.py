@@ -5,10 +5,10 @@ nothing else decides. Split by concern, as h11 splits its own, each module small
 state of its own beyond what its objects hold (the process's rate budgets live with the hook):
 
 - :mod:`.validation`: argument checks, each naming its parameter;
-- :mod:`.endpoints`: the endpoints, their queries, the request each builds;
+- :mod:`.endpoints`: each endpoint declared once, and the request a call builds;
 - :mod:`.responses`: Loopring's JSON, or the error a response amounts to;
 - :mod:`.bodies`: bodies read chunk by chunk, decoded here and capped;
-- :mod:`.retry`: when to try again and how long to wait;
+- :mod:`.retry`: when to send a request again and how long to wait (the HTTP backoff);
 - :mod:`.ratelimit`: the token bucket both transports wait on;
 - :mod:`.paging`: pages checked, repeats dropped, when a listing ends;
 - :mod:`.settings`: what a hook takes from its connection;
@@ -26,18 +26,23 @@ from airflow_provider_loopring._core.bodies import (
 )
 from airflow_provider_loopring._core.endpoints import (
     ACCOUNT,
-    COLLECTIONS,
+    COLLECTION_BALANCES,
     NFT_BALANCES,
+    AccountQuery,
     ApiRequest,
     CollectionsQuery,
+    Endpoint,
     NftBalancesQuery,
+    Param,
     account_request,
     collections_request,
     nft_balances_request,
 )
 from airflow_provider_loopring._core.paging import (
     DEFAULT_MAX_PAGES,
+    PageCallback,
     Pager,
+    PageReader,
     check_page,
     unique,
 )
@@ -55,7 +60,7 @@ from airflow_provider_loopring._core.responses import (
 )
 from airflow_provider_loopring._core.retry import (
     Attempts,
-    RetryPolicy,
+    BackoffPolicy,
 )
 from airflow_provider_loopring._core.settings import (
     DEFAULT_CONN_ID,
@@ -77,6 +82,7 @@ from airflow_provider_loopring._core.validation import (
     check_flag,
     check_limit,
     check_list,
+    check_max_pages,
     check_nft_data,
     check_offset,
     check_selector,
@@ -88,7 +94,7 @@ __all__ = [
     "ACCEPT_ENCODING",
     "ACCOUNT",
     "CHUNK",
-    "COLLECTIONS",
+    "COLLECTION_BALANCES",
     "DEFAULT_CONN_ID",
     "DEFAULT_HOST",
     "DEFAULT_MAX_PAGES",
@@ -97,14 +103,19 @@ __all__ = [
     "MAX_ID",
     "MAX_LIMIT",
     "NFT_BALANCES",
+    "AccountQuery",
     "ApiRequest",
     "Attempts",
+    "BackoffPolicy",
     "CollectionsQuery",
     "ConnectionSettings",
+    "Endpoint",
     "NftBalancesQuery",
+    "PageCallback",
+    "PageReader",
     "Pager",
+    "Param",
     "ResponseBody",
-    "RetryPolicy",
     "TokenBucket",
     "account_request",
     "bad_body",
@@ -118,6 +129,7 @@ __all__ = [
     "check_flag",
     "check_limit",
     "check_list",
+    "check_max_pages",
     "check_nft_data",
     "check_offset",
     "check_page",
@@ -134,3 +146,18 @@ __all__ = [
     "transport_failure",
     "unique",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``RetryPolicy``, the HTTP backoff's old name, for one release (0.2: ``BackoffPolicy``)."""
+    if name == "RetryPolicy":
+        import warnings
+
+        warnings.warn(
+            "airflow_provider_loopring._core.RetryPolicy is now BackoffPolicy (the name "
+            "RetryPolicy is Airflow's task retry policy's); the old name goes in 0.3",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return BackoffPolicy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

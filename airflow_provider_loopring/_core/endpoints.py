@@ -1,10 +1,18 @@
-"""The endpoints the provider reads, and the one request each builds from checked arguments."""
+"""The endpoints the provider reads, each declared once, and the one request a call builds.
+
+An :class:`Endpoint` says everything the hook needs to call and page it: the path, its query
+parameters (each with Loopring's name and the check that names the Python one), how the
+account is selected, whether it is paged with offset/limit and how large a page may be, the
+model of a response (a page model knows its list key), what makes an item the same item on
+another page, and whether the call needs the API key. The hook serves every declaration
+through one generic pair of methods (``get`` / ``iterate``, and their async twins).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import Any, Literal, TypedDict
 
 from airflow_provider_loopring._core.validation import (
     MAX_LIMIT,
@@ -12,15 +20,19 @@ from airflow_provider_loopring._core.validation import (
     check_filter,
     check_flag,
     check_limit,
+    check_max_pages,
     check_nft_data,
     check_offset,
     check_selector,
     check_token_id,
 )
-
-ACCOUNT = "/api/v3/account"
-NFT_BALANCES = "/api/v3/user/nft/balances"
-COLLECTIONS = "/api/v3/user/collection/details"
+from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
+from airflow_provider_loopring.models import (
+    Account,
+    CollectionsPage,
+    NftBalancesPage,
+)
+from airflow_provider_loopring.models.fields import ApiModel
 
 
 class NftBalancesQuery(TypedDict, total=False):
@@ -51,6 +63,13 @@ class CollectionsQuery(TypedDict, total=False):
     non_zero: bool  # leave out collections the account no longer holds any NFT of
 
 
+class AccountQuery(TypedDict, total=False):
+    """What ``GET /api/v3/account`` selects: ``account_id`` or ``address`` (exactly one)."""
+
+    account_id: int | str
+    address: str
+
+
 @dataclass(frozen=True)
 class ApiRequest:
     """One GET: the path, the query (already validated and rendered), whether it needs the key."""
@@ -71,75 +90,176 @@ class ApiRequest:
         return f"GET {self.path} {query}".rstrip()
 
 
-def _flag(value: bool) -> str:
+def _flag(value: object) -> str:
     return "true" if value else "false"
 
 
-def _join(values: Sequence[object] | None) -> str | None:
-    return ",".join(str(v) for v in values) if values else None
+def _join(values: object) -> str | None:
+    return ",".join(str(v) for v in values) if values else None  # type: ignore[attr-defined]
 
 
 def _query(**params: object) -> dict[str, str]:
     return {k: str(v) for k, v in params.items() if v is not None}
 
 
-def _paging(offset: object, limit: object, non_zero: object) -> dict[str, str]:
-    """The query parameters both list endpoints share."""
-    return _query(
-        offset=check_offset(offset),
-        limit=check_limit(limit),
-        nonZero=_flag(check_flag(non_zero, "non_zero")),
-    )
+@dataclass(frozen=True)
+class Param:
+    """One query parameter: the keyword a caller gives, Loopring's name, its check and default.
+
+    :param name: the Python keyword (``nft_datas``), named in errors.
+    :param api_name: the query parameter Loopring reads (``nftDatas``).
+    :param check: ``check(value, name)`` returns the value to send or raises naming ``name``.
+    :param render: the checked value as query text; None leaves the parameter out.
+    :param default: what is checked and sent when the caller gives nothing (None: nothing).
+    """
+
+    name: str
+    api_name: str
+    check: Callable[[object, str], Any]
+    render: Callable[[Any], str | None] = str
+    default: object = None
+
+
+def flag(name: str, api_name: str, default: bool) -> Param:
+    """A true/false parameter, always sent."""
+    return Param(name, api_name, check_flag, _flag, default)
+
+
+def listed(name: str, api_name: str, check: Callable[[object, str], Any]) -> Param:
+    """A list filter: a list or "a,b", each item checked, sent comma-joined."""
+    return Param(name, api_name, lambda value, n: check_filter(value, n, check), _join)
+
+
+def address(name: str, api_name: str) -> Param:
+    """One layer-1 address."""
+    return Param(name, api_name, check_address)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One Loopring endpoint, declared once (see the module's docstring).
+
+    :param path: the URL path.
+    :param model: what a response is read as: a page model for a paged endpoint.
+    :param params: the query parameters besides the account and the paging.
+    :param account: ``"id_or_address"`` (either is sent), ``"id"`` (the endpoint takes only
+        an account id: an address is returned by :meth:`request` for the hook to resolve), or
+        None (no account).
+    :param owner_param: the query parameter an account id is sent as.
+    :param address_param: the query parameter an address is sent as.
+    :param paged: offset/limit paging; the largest page is ``max_limit``.
+    :param key: what makes an item the same item on another page.
+    :param owner: an item's account id, where items carry one (a stranger's item is refused).
+    :param needs_key: whether the call sends the API key.
+    """
+
+    path: str
+    model: type[ApiModel]
+    params: tuple[Param, ...] = ()
+    account: Literal["id_or_address", "id"] | None = "id_or_address"
+    owner_param: str = "accountId"
+    address_param: str = "address"
+    paged: bool = True
+    max_limit: int = MAX_LIMIT
+    key: Callable[[Any], object] | None = None
+    owner: Callable[[Any], object] | None = None
+    needs_key: bool = True
+
+    @property
+    def list_key(self) -> str | None:
+        """Where a page's items are in the response (the page model's), None when unpaged."""
+        return getattr(self.model, "_ITEMS", None) if self.paged else None
+
+    def request(
+        self, *, offset: object = 0, limit: object = None, **args: object
+    ) -> tuple[ApiRequest, str | None]:
+        """The request for these arguments, every one checked; and an address to resolve.
+
+        :param offset: the first item (paged endpoints).
+        :param limit: items per page, 1 to ``max_limit`` (default ``max_limit``).
+        :param args: the account and the declared parameters, by their Python names.
+        :raises LoopringInvalidParameterError: an unknown or invalid argument, named.
+        """
+        declared = {param.name: param for param in self.params}
+        accounts = ("account_id", "address") if self.account else ()
+        for name in args:
+            if name not in declared and name not in accounts:
+                raise LoopringInvalidParameterError(
+                    name, f"one of {', '.join([*accounts, *declared])}", args[name]
+                )
+        params: dict[str, str] = {}
+        resolve = None
+        if self.account:
+            account_id, owner = check_selector(args.get("account_id"), args.get("address"))
+            if self.account == "id":
+                owner, resolve = None, owner
+            params.update(_query(**{self.owner_param: account_id, self.address_param: owner}))
+        for param in self.params:
+            given = args.get(param.name)
+            if given is None and param.default is None:
+                continue  # an optional parameter, not given (None is "not given")
+            value = given if param.name in args else param.default  # a flag's None is checked
+            rendered = param.render(param.check(value, param.name))
+            if rendered is not None:
+                params[param.api_name] = rendered
+        if self.paged:
+            params["offset"] = str(check_offset(offset))
+            limit = self.max_limit if limit is None else limit
+            params["limit"] = str(check_limit(limit, "limit", self.max_limit))
+        return ApiRequest(self.path, params, self.needs_key), resolve
+
+    def listing(
+        self, page_size: object = None, max_pages: object = None, **args: object
+    ) -> tuple[ApiRequest, str | None]:
+        """The first page of a listing of every item, every argument checked by its name.
+
+        :param page_size: items per request, 1 to ``max_limit`` (default ``max_limit``).
+        :param max_pages: the most pages to read, checked here (None: the connection's).
+        :param args: the account and the declared parameters.
+        """
+        if not self.paged:
+            raise LoopringInvalidParameterError("endpoint", "a paged endpoint", self.path)
+        check_max_pages(max_pages)
+        size = self.max_limit if page_size is None else page_size
+        return self.request(limit=check_limit(size, "page_size", self.max_limit), **args)
+
+
+ACCOUNT = Endpoint("/api/v3/account", Account, address_param="owner", paged=False, needs_key=False)
+NFT_BALANCES = Endpoint(
+    "/api/v3/user/nft/balances",
+    NftBalancesPage,
+    params=(
+        listed("nft_datas", "nftDatas", check_nft_data),
+        listed("token_addrs", "tokenAddrs", check_address),
+        listed("token_ids", "tokenIds", check_token_id),
+        flag("non_zero", "nonZero", True),
+        flag("metadata", "metadata", False),
+    ),
+    key=lambda item: item.nft_data or item.token_id,
+    owner=lambda item: item.account_id,
+)
+COLLECTION_BALANCES = Endpoint(
+    "/api/v3/user/collection/details",
+    CollectionsPage,
+    params=(address("token_address", "tokenAddress"), flag("non_zero", "nonZero", True)),
+    account="id",
+    key=lambda item: item.collection.id,
+)
 
 
 def account_request(*, account_id: object = None, address: object = None) -> ApiRequest:
     """``GET /api/v3/account`` by id or owner address (exactly one); it needs no key."""
-    account_id, address = check_selector(account_id, address)
-    return ApiRequest(ACCOUNT, _query(accountId=account_id, owner=address), needs_key=False)
+    return ACCOUNT.request(account_id=account_id, address=address)[0]
 
 
-def nft_balances_request(
-    *,
-    account_id: object = None,
-    address: object = None,
-    nft_datas: object = None,
-    token_addrs: object = None,
-    token_ids: object = None,
-    offset: object = 0,
-    limit: object = MAX_LIMIT,
-    non_zero: object = True,
-    metadata: object = False,
-) -> ApiRequest:
+def nft_balances_request(**args: object) -> ApiRequest:
     """One page of balances; every argument checked (see :class:`NftBalancesQuery`)."""
-    account_id, address = check_selector(account_id, address)
-    params = _query(
-        accountId=account_id,
-        address=address,
-        nftDatas=_join(check_filter(nft_datas, "nft_datas", check_nft_data)),
-        tokenAddrs=_join(check_filter(token_addrs, "token_addrs", check_address)),
-        tokenIds=_join(check_filter(token_ids, "token_ids", check_token_id)),
-    )
-    params.update(_paging(offset, limit, non_zero))
-    params["metadata"] = _flag(check_flag(metadata, "metadata"))
-    return ApiRequest(NFT_BALANCES, params)
+    return NFT_BALANCES.request(**args)[0]
 
 
-def collections_request(
-    *,
-    account_id: object = None,
-    address: object = None,
-    token_address: object = None,
-    offset: object = 0,
-    limit: object = MAX_LIMIT,
-    non_zero: object = True,
-) -> tuple[ApiRequest, str | None]:
+def collections_request(**args: object) -> tuple[ApiRequest, str | None]:
     """The request, and the address still to resolve: this endpoint takes only an accountId.
 
     Everything is validated here, before the caller spends a request on resolving.
     """
-    account_id, address = check_selector(account_id, address)
-    if token_address is not None:
-        token_address = check_address(token_address, "token_address")
-    params = _query(accountId=account_id, tokenAddress=token_address)
-    params.update(_paging(offset, limit, non_zero))
-    return ApiRequest(COLLECTIONS, params), address
+    return COLLECTION_BALANCES.request(**args)

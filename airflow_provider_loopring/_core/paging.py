@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from airflow_provider_loopring._core.endpoints import (
     ApiRequest,
+    Endpoint,
 )
 from airflow_provider_loopring._core.responses import (
     bad_shape,
+    parse_model,
 )
 from airflow_provider_loopring.exceptions import (
     LoopringBadResponseError,
@@ -61,6 +64,36 @@ def unique(items: Sequence[T], key: Callable[[T], object]) -> Sequence[T]:
     for item in items:
         by_key.setdefault(key(item), item)
     return items if len(by_key) == len(items) else list(by_key.values())
+
+
+class PageReader:
+    """Reads one response of an endpoint into its model, a page checked (:func:`check_page`).
+
+    Called inside the hook's retry loop: what it raises is retried as the transport's errors
+    are (a page that contradicts its totalNum may be asked again).
+
+    :param endpoint: the declaration: its model, item key and owner.
+    :param request: the call, named in errors.
+    :param alone: a one-page call: its items are handed out each once, as the pager does.
+    """
+
+    def __init__(self, endpoint: Endpoint, request: ApiRequest, alone: bool = False) -> None:
+        self.endpoint, self.request, self.alone = endpoint, request, alone
+
+    def __call__(self, body: Any) -> Any:
+        endpoint = self.endpoint
+        page: Any = parse_model(self.request, body, endpoint.model.from_api)
+        if not endpoint.paged:
+            return page
+        total = check_page(self.request, page.total_num, page.items, endpoint.owner)
+        # The pager needs every item as sent, to move its offset on; a page alone does not.
+        if self.alone and endpoint.key is not None:
+            items = unique(page.items, endpoint.key)
+        else:
+            items = page.items
+        if total == page.total_num and items is page.items:
+            return page
+        return dataclasses.replace(page, total_num=total, items=items)
 
 
 @dataclass

@@ -1,4 +1,9 @@
-"""When to try a failed call again and how long to wait first."""
+"""When to try a failed call again and how long to wait first (the hook's HTTP backoff).
+
+Not Airflow's task retry policy (``retry_policy=`` of the operators and sensors, in
+:mod:`airflow_provider_loopring.retry_policy`), which decides whether a failed *task* is tried
+again: this decides whether one *request* is sent again within a try.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from airflow_provider_loopring.exceptions import (
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class BackoffPolicy:
     """Exponential backoff with full jitter, bounded in attempts and in total time.
 
     :param max_retries: tries after the first one.
@@ -65,7 +70,7 @@ class RetryPolicy:
 class Attempts:
     """The retry state of one logical call, shared by the sync and the async transport."""
 
-    def __init__(self, policy: RetryPolicy, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, policy: BackoffPolicy, clock: Callable[[], float] = time.monotonic) -> None:
         self.policy = policy
         self.clock = clock
         self.started = clock()

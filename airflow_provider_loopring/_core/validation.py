@@ -95,9 +95,16 @@ def check_token_id(value: object, name: str = "token_ids") -> int:
     return _whole(value, name, "token ids: non-negative integers", 0)
 
 
-def check_limit(value: object, name: str = "limit") -> int:
-    if not _bounded_int(value, 1, MAX_LIMIT):
-        raise LoopringInvalidParameterError(name, f"an integer from 1 to {MAX_LIMIT}", value)
+def check_limit(value: object, name: str = "limit", maximum: int = MAX_LIMIT) -> int:
+    if not _bounded_int(value, 1, maximum):
+        raise LoopringInvalidParameterError(name, f"an integer from 1 to {maximum}", value)
+    return value
+
+
+def check_max_pages(value: object) -> int | None:
+    """The most pages a listing may take (None: the connection's ``max_pages``)."""
+    if value is not None and not _bounded_int(value, 1):
+        raise LoopringInvalidParameterError("max_pages", "a positive integer", value)
     return value
 
 

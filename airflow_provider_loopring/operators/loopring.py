@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_loopring._core.endpoints import COLLECTIONS, NFT_BALANCES
+from airflow_provider_loopring._core.endpoints import COLLECTION_BALANCES, NFT_BALANCES
 from airflow_provider_loopring.operators._columns import BALANCE_COLUMNS, COLLECTION_COLUMNS
 from airflow_provider_loopring.operators.base import (
     ACCOUNT_FIELDS,
@@ -59,7 +59,7 @@ class LoopringNftBalancesOperator(LoopringAccountsOperator):
     """
 
     record_kind = "balances"
-    _endpoint = NFT_BALANCES
+    _endpoint = NFT_BALANCES.path
     _columns = BALANCE_COLUMNS
     template_fields: Sequence[str] = (
         *ACCOUNT_FIELDS,
@@ -148,7 +148,7 @@ class LoopringCollectionsOperator(LoopringAccountsOperator):
     """
 
     record_kind = "collections"
-    _endpoint = COLLECTIONS
+    _endpoint = COLLECTION_BALANCES.path
     _columns = COLLECTION_COLUMNS
     template_fields: Sequence[str] = (*ACCOUNT_FIELDS, "token_address", *STORAGE_FIELDS)
 

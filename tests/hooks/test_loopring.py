@@ -25,7 +25,7 @@ from airflow_provider_loopring.testing import Fault
 from tests.conftest import connection_json
 
 FAST = api.RetryPolicy(max_retries=3, backoff=0.01, max_backoff=0.05)
-BALANCES = api.NFT_BALANCES
+BALANCES = api.NFT_BALANCES.path
 
 
 def api_requests(sandbox, path=BALANCES):
@@ -108,7 +108,7 @@ class TestReading:
         assert [c.to_dict() for c in got] == expected
         got_again = hook.get_collections(address=account["owner"])
         assert got_again.total_num == len(expected)
-        assert len(api_requests(sandbox, api.ACCOUNT)) == 1
+        assert len(api_requests(sandbox, api.ACCOUNT.path)) == 1
 
     def test_collections_filtered_by_token_address(self, sandbox, hook, account):
         first = sandbox.collections(account["accountId"])[0]["collection"]
@@ -140,7 +140,7 @@ class TestReading:
         second = hook.get_account(account_id=account["accountId"])
         assert first is second
         assert first.owner == account["owner"]
-        assert len(api_requests(sandbox, api.ACCOUNT)) == 1
+        assert len(api_requests(sandbox, api.ACCOUNT.path)) == 1
 
 
 class TestErrors:
@@ -292,7 +292,7 @@ class TestSecretHygiene:
     def test_key_in_no_log_exception_or_repr(self, sandbox, caplog, capsys, account):
         hook = LoopringHook(retry_policy=FAST)
         sandbox.add_fault(Fault("status", status=503, path=BALANCES))
-        sandbox.add_fault(Fault("status", status=404, times=None, path=api.COLLECTIONS))
+        sandbox.add_fault(Fault("status", status=404, times=None, path=api.COLLECTION_BALANCES.path))
         with caplog.at_level(logging.DEBUG):
             hook.get_nft_balances(account_id=account["accountId"])
             with pytest.raises(LoopringApiError) as caught:

@@ -184,7 +184,7 @@ def wait_for_polls(
                 for r in sandbox.requests
                 if r.status == 200
                 and r.query.get("accountId") == str(a)
-                and r.path in (api.COLLECTIONS, api.NFT_BALANCES)
+                and r.path in (api.COLLECTION_BALANCES.path, api.NFT_BALANCES.path)
             )
             for a in accounts
         ]

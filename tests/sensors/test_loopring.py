@@ -198,7 +198,7 @@ def test_deferrable_sensor_already_done_does_not_defer(sandbox, run_dag, capfd):
     assert result.task_states == {"done": "success"}
     assert result.xcom("done")[0]["deploymentStatus"] == "DEPLOYED"
     assert "Seen by the trigger" not in capfd.readouterr().out
-    assert len([r for r in sandbox.requests if r.path == api.NFT_BALANCES]) == 1
+    assert len([r for r in sandbox.requests if r.path == api.NFT_BALANCES.path]) == 1
 
 
 @pytest.mark.loopring_sandbox(accounts=2, nfts_per_account=20)
@@ -249,7 +249,7 @@ def test_transient_error_after_the_hooks_retries_keeps_waiting(sandbox, nft, mon
     account_id, nft_data = nft
     use_connection(monkeypatch, sandbox.url, sandbox.api_key, max_retries=0)
     sandbox.set_nft_status(nft_data, "DEPLOYED")
-    sandbox.add_fault(Fault("status", status=503, path=api.NFT_BALANCES))
+    sandbox.add_fault(Fault("status", status=503, path=api.NFT_BALANCES.path))
     sensor = LoopringNftDeploymentSensor(task_id="s", account_id=account_id, nft_datas=nft_data)
 
     assert [bool(sensor.poke({})), bool(sensor.poke({}))] == [False, True]

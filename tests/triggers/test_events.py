@@ -203,13 +203,13 @@ def test_errors_never_end_the_watcher(sandbox, collection, monkeypatch, caplog) 
     use_connection(monkeypatch, sandbox.url, sandbox.api_key, max_retries=0)
     monkeypatch.setattr(_polls, "MAX_ERROR_BACKOFF", FAST)  # the longest pause, shortened
     sandbox.set_collection_status(watched["id"], "NOT_DEPLOYED")
-    sandbox.add_fault(Fault("status", path=api.COLLECTIONS, status=503, times=2))
-    sandbox.add_fault(Fault("status", path=api.COLLECTIONS, status=400, code=100001, times=1))
+    sandbox.add_fault(Fault("status", path=api.COLLECTION_BALANCES.path, status=503, times=2))
+    sandbox.add_fault(Fault("status", path=api.COLLECTION_BALANCES.path, status=400, code=100001, times=1))
     sandbox.schedule_collection_status(watched["id"], ["NOT_DEPLOYED", "DEPLOYED"], every=1)
     with caplog.at_level(logging.WARNING, logger=_polls.__name__):
         fired = events(deployment(account_id, collection_id=watched["id"]), 3, AssetStore())
     assert [e["transition"]["to"] for e in fired] == ["DEPLOYED"]
-    statuses = [r.status for r in sandbox.requests if r.path == api.COLLECTIONS]
+    statuses = [r.status for r in sandbox.requests if r.path == api.COLLECTION_BALANCES.path]
     assert statuses[:4] == [503, 503, 400, 200]
     assert "(1 in a row)" in caplog.text and "(2 in a row)" in caplog.text
     assert "100001" in caplog.text and sandbox.api_key not in caplog.text
@@ -311,7 +311,7 @@ def test_many_watchers_share_one_poll_per_account_in_airflows_manager(sandbox) -
 
     sandbox.clear_requests()
     asyncio.run(watch())
-    listed = [r.query["accountId"] for r in sandbox.requests if r.path == api.COLLECTIONS]
+    listed = [r.query["accountId"] for r in sandbox.requests if r.path == api.COLLECTION_BALANCES.path]
     assert len(watchers) > len(accounts)
     # Every watcher saw `polls` listings; each account was listed once per poll (and perhaps
     # once more, already under way when the last watcher left).

@@ -65,7 +65,7 @@ def run(trigger: LoopringDeploymentTrigger) -> dict[str, Any]:
     return asyncio.run(first_event(trigger))
 
 
-def statuses(sandbox, path: str = api.NFT_BALANCES) -> list[int]:
+def statuses(sandbox, path: str = api.NFT_BALANCES.path) -> list[int]:
     return [r.status for r in sandbox.requests if r.path == path]
 
 
@@ -128,9 +128,9 @@ def test_serialize_round_trip_runs_in_a_fresh_interpreter(sandbox, held):
 def test_transient_errors_during_the_wait_do_not_fail_it(sandbox, held, no_hook_retries):
     account_id, nft = held
     sandbox.schedule_nft_status(nft["nftData"], DEPLOYS, every=1)
-    sandbox.add_fault(Fault("status", status=503, times=2, path=api.NFT_BALANCES))
-    sandbox.add_fault(Fault("status", status=429, retry_after=0, path=api.NFT_BALANCES))
-    sandbox.add_fault(Fault("status", status=502, path=api.NFT_BALANCES))
+    sandbox.add_fault(Fault("status", status=503, times=2, path=api.NFT_BALANCES.path))
+    sandbox.add_fault(Fault("status", status=429, retry_after=0, path=api.NFT_BALANCES.path))
+    sandbox.add_fault(Fault("status", status=502, path=api.NFT_BALANCES.path))
 
     event = run(nft_trigger(account_id, nft["nftData"]))
 
@@ -177,7 +177,7 @@ def test_failure_status_ends_the_wait_naming_the_collection(sandbox):
         f"{label} NOT_DEPLOYED -> DEPLOYING",
         f"{label} DEPLOYING -> DEPLOY_FAILED",
     ]
-    assert len(statuses(sandbox, api.ACCOUNT)) == 1  # the address resolved once, not per poll
+    assert len(statuses(sandbox, api.ACCOUNT.path)) == 1  # the address resolved once, not per poll
 
 
 def test_timeout_event_at_the_deadline(sandbox, held):
@@ -243,7 +243,7 @@ def test_only_async_io_and_the_client_is_closed(sandbox, held, monkeypatch):
     real_aclose = LoopringHook.aclose
 
     async def aclose(self: LoopringHook) -> None:
-        closed.append(self._async_client is not None)
+        closed.append(self._async.open)
         await real_aclose(self)
 
     monkeypatch.setattr(LoopringHook, "get_connection", blocking)
