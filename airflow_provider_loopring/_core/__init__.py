@@ -12,7 +12,8 @@ state of its own beyond what its objects hold (the process's rate budgets live w
 - :mod:`.ratelimit`: the token bucket both transports wait on;
 - :mod:`.paging`: pages checked, repeats dropped, when a listing ends;
 - :mod:`.settings`: what a hook takes from its connection;
-- :mod:`.deployment_wait`: what a deployment wait selects and whether it is over.
+- :mod:`.selections`: what a deployment wait or a watcher selects (plain data);
+- :mod:`.verdicts`: whether a wait is over, and the trigger's event schema.
 
 No socket, no sleeping, and no Airflow import of its own: the errors it raises are the
 package's exceptions, which derive from Airflow's so that tasks fail and retry as Airflow

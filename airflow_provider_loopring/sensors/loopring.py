@@ -27,7 +27,8 @@ from airflow_provider_loopring.version_compat import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_loopring._core.deployment_wait import Selection, Verdict
+    from airflow_provider_loopring._core.selections import Selection
+    from airflow_provider_loopring._core.verdicts import Verdict
     from airflow_provider_loopring.hooks.loopring import LoopringHook
 
 # Where reschedule mode keeps the statuses it last saw: each reschedule is a new process.
@@ -65,7 +66,7 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
         super().__init__(**kwargs)
         self._fail_fast = fails_fast
         from airflow_provider_loopring._core import check_flag
-        from airflow_provider_loopring._core.deployment_wait import check_status_sets
+        from airflow_provider_loopring._core.selections import check_status_sets
 
         self.target_statuses, self.failure_statuses = check_status_sets(
             target_statuses, failure_statuses
@@ -77,14 +78,14 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
 
     # --- what subclasses say -------------------------------------------------------------
 
-    # What is waited on: a kind of selection (deployment_wait.SELECTIONS) and the attributes
+    # What is waited on: a kind of selection (selections.SELECTIONS) and the attributes
     # that select it (template fields too, rendered before a check).
     _selection_kind: ClassVar[str]
     _selector_fields: ClassVar[tuple[str, ...]] = ()
 
     def _selection(self) -> Selection:
         """The selection from the (rendered) selector fields, validated."""
-        from airflow_provider_loopring._core.deployment_wait import SELECTIONS
+        from airflow_provider_loopring._core.selections import SELECTIONS
 
         # The core's checks also undo native rendering (render_template_as_native_obj reads
         # "0x.." as a hex int), so rendered values go through as they are.
@@ -130,7 +131,7 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
             ``deferrable``, it defers instead).
         :raises AirflowFailException: something selected is in one of ``failure_statuses``.
         """
-        from airflow_provider_loopring._core.deployment_wait import DONE, FAILED
+        from airflow_provider_loopring._core.verdicts import DONE, FAILED
 
         selection = self._selection()
         verdict = self._check(selection, context)
@@ -144,11 +145,12 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
 
     def _check(self, selection: Selection, context: Context) -> Verdict | None:
         """Fetch and judge; None when a transient API error left us without an answer."""
-        from airflow_provider_loopring._core.deployment_wait import judge, log_verdict
+        from airflow_provider_loopring._core.verdicts import judge, log_verdict
         from airflow_provider_loopring.exceptions import LoopringApiError
+        from airflow_provider_loopring.hooks.selections import fetch
 
         try:
-            fetched = selection.fetch(self.hook)
+            fetched = fetch(self.hook, selection)
         except LoopringApiError as error:
             if not error.retryable:
                 raise
@@ -217,10 +219,10 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
         """Resume after the trigger: same outcomes as the poke loop for the same situation.
 
         :param context: the task's context (not used).
-        :param event: the trigger's payload (see ``deployment_wait.event``); anything else
+        :param event: the trigger's payload (see ``verdicts.event``); anything else
             is an error.
         """
-        from airflow_provider_loopring._core.deployment_wait import check_event
+        from airflow_provider_loopring._core.verdicts import check_event
 
         checked = check_event(event)
         for line in checked["transitions"]:

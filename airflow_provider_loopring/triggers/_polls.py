@@ -13,16 +13,30 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from airflow_provider_loopring._core.selections import CollectionSelection, NftSelection
 from airflow_provider_loopring.exceptions import LoopringApiError
 
 log = logging.getLogger(__name__)
 
-BALANCES, COLLECTIONS = "balances", "collections"
+# What a poll lists: every NFT balance, or every collection (also those the account holds none
+# of: a collection may be deploying before the account holds any of it). Each watcher filters
+# the whole listing for itself, so all watchers of an account can share one poll.
+POLL_BALANCES, POLL_COLLECTIONS = "balances", "collections"
+EVERYTHING = {POLL_BALANCES: NftSelection, POLL_COLLECTIONS: CollectionSelection}
 # The longest pause between polls while the API keeps failing; also the pause after an error
 # that polling again will not cure soon (a wrong key, a deleted account), so a fixed
 # connection starts the watcher again without anyone restarting it.
 MAX_ERROR_BACKOFF = 300.0
-_MAX_DOUBLINGS = 32  # keeps 2**n a float
+_MAX_DOUBLINGS = 32  # far beyond any timeout; keeps 2**n a float
+
+
+def doubled(seconds: float, times: int) -> float:
+    """``seconds`` doubled ``times`` times (capped where the float would overflow).
+
+    :param seconds: the pause to start from.
+    :param times: how many doublings; 0 or less gives ``seconds``.
+    """
+    return seconds * 2 ** min(max(times, 0), _MAX_DOUBLINGS)
 
 
 def error_pause(interval: float, errors: int) -> float:
@@ -34,7 +48,7 @@ def error_pause(interval: float, errors: int) -> float:
     """
     if not errors:
         return interval
-    return min(interval * 2 ** min(errors, _MAX_DOUBLINGS), max(interval, MAX_ERROR_BACKOFF))
+    return min(doubled(interval, errors), max(interval, MAX_ERROR_BACKOFF))
 
 
 def stream_key(kind: str, conn_id: str, account_id: int, interval: float) -> tuple[Any, ...]:
@@ -46,15 +60,6 @@ def stream_key(kind: str, conn_id: str, account_id: int, interval: float) -> tup
     :param interval: seconds between polls.
     """
     return ("loopring", conn_id, kind, account_id, float(interval))
-
-
-async def fetch(hook: Any, kind: str, account_id: int) -> tuple[Any, ...]:
-    """The whole account, every page: each watcher filters for itself, so all can share it."""
-    if kind == BALANCES:
-        return tuple([item async for item in hook.aiter_nft_balances(account_id=account_id)])
-    # non_zero=False: a collection may be deploying before the account holds any of it.
-    listing = hook.aiter_collections(account_id=account_id, non_zero=False)
-    return tuple([item async for item in listing])
 
 
 async def poll_account(
@@ -74,13 +79,15 @@ async def poll_account(
     :return: an endless iterator of the account's records, one tuple per successful poll.
     """
     from airflow_provider_loopring.hooks.loopring import LoopringHook
+    from airflow_provider_loopring.hooks.selections import afetch
 
     hook = LoopringHook(loopring_conn_id=conn_id)
+    everything = EVERYTHING[kind](account_id=account_id)
     errors = 0
     try:
         while True:
             try:
-                records = await fetch(hook, kind, account_id)
+                records = tuple(await afetch(hook, everything))
             except Exception as error:
                 errors += 1
                 pause = _after_error(error, kind, account_id, interval, errors)

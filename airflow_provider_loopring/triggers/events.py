@@ -17,8 +17,8 @@ from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
 from airflow_provider_loopring._core.validation import check_account_id, finite
 from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
 from airflow_provider_loopring.triggers._polls import (
-    BALANCES,
-    COLLECTIONS,
+    POLL_BALANCES,
+    POLL_COLLECTIONS,
     WatcherState,
     poll_account,
     stream_key,
@@ -51,7 +51,7 @@ class _LoopringAccountWatcher(BaseEventTrigger):
 
     @staticmethod
     def _listing(kwargs: dict[str, Any]) -> str:
-        """What the poll lists (BALANCES or COLLECTIONS), from serialized kwargs."""
+        """What the poll lists (POLL_BALANCES or POLL_COLLECTIONS), from serialized kwargs."""
         raise NotImplementedError
 
     def _identity(self) -> dict[str, Any]:
@@ -123,7 +123,7 @@ class LoopringDeploymentEventTrigger(_LoopringAccountWatcher):
     (``"from": null``), except on the watcher's very first poll, which only records where
     everything is. The statuses are saved in the asset's state store, so a restarted triggerer
     fires what moved while it was down, and nothing twice. Judged by the deployment sensors'
-    own code (``deployment_wait``).
+    own code (``_core.verdicts``).
 
     Payload: ``{"event": "deployment", "account_id", "kind": "collection"|"nft", "key",
     "transition": {"from", "to"}, "record", "message"}``; ``record`` is the collection (or
@@ -155,7 +155,7 @@ class LoopringDeploymentEventTrigger(_LoopringAccountWatcher):
         super().__init__(
             account_id=account_id, poke_interval=poke_interval, loopring_conn_id=loopring_conn_id
         )
-        from airflow_provider_loopring._core.deployment_wait import check_status_sets
+        from airflow_provider_loopring._core.selections import check_status_sets
 
         self.selection = _selection(self.account_id, collection_id, token_address, nft_datas)
         self.target_statuses = list(check_status_sets(target_statuses, ())[0])
@@ -177,13 +177,13 @@ class LoopringDeploymentEventTrigger(_LoopringAccountWatcher):
 
     @staticmethod
     def _listing(kwargs: dict[str, Any]) -> str:
-        return BALANCES if kwargs.get("nft_datas") else COLLECTIONS
+        return POLL_BALANCES if kwargs.get("nft_datas") else POLL_COLLECTIONS
 
     def _identity(self) -> dict[str, Any]:
         return {**super()._identity(), "selection": self.selection.to_dict()}
 
     def _compare(self, records: tuple[Any, ...], before: Any) -> tuple[list[dict[str, Any]], Any]:
-        from airflow_provider_loopring._core.deployment_wait import entered, judge
+        from airflow_provider_loopring._core.verdicts import entered, judge
 
         seen = dict(before.get("statuses", {})) if isinstance(before, dict) else {}
         verdict = judge(self.selection, records, self.target_statuses, (), seen)
@@ -215,7 +215,7 @@ class LoopringDeploymentEventTrigger(_LoopringAccountWatcher):
 def _selection(
     account_id: int, collection_id: object, token_address: object, nft_datas: object
 ) -> Any:
-    from airflow_provider_loopring._core.deployment_wait import CollectionSelection, NftSelection
+    from airflow_provider_loopring._core.selections import CollectionSelection, NftSelection
 
     if nft_datas is not None:
         if collection_id is not None or token_address is not None:
@@ -283,7 +283,7 @@ class LoopringHoldingsEventTrigger(_LoopringAccountWatcher):
 
     @staticmethod
     def _listing(kwargs: dict[str, Any]) -> str:
-        return BALANCES
+        return POLL_BALANCES
 
     def _compare(self, records: tuple[Any, ...], before: Any) -> tuple[list[dict[str, Any]], Any]:
         from airflow_provider_loopring._core import holdings

@@ -9,33 +9,35 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_loopring._core.deployment_wait import (
-    DONE,
-    FAILED,
+from airflow_provider_loopring._core.selections import (
     Selection,
-    Verdict,
     check_status_sets,
-    event,
-    judge,
-    log_verdict,
     selection_from_dict,
 )
 from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
+from airflow_provider_loopring._core.verdicts import (
+    DONE,
+    FAILED,
+    Verdict,
+    event,
+    judge,
+    log_verdict,
+)
 from airflow_provider_loopring.exceptions import LoopringApiError
 from airflow_provider_loopring.hooks.loopring import LoopringHook
-from airflow_provider_loopring.triggers._polls import error_pause
+from airflow_provider_loopring.hooks.selections import afetch
+from airflow_provider_loopring.triggers._polls import doubled, error_pause
 
 # A check still in flight at the deadline may finish within this (the hook's own retries can
 # take minutes); the sensor's deferral timeout leaves room for it.
 LAST_CHECK_GRACE = 30.0
-_MAX_DOUBLINGS = 32  # far beyond any timeout; keeps 2**n a float
 
 
 class LoopringDeploymentTrigger(BaseTrigger):
     """Poll Loopring until the selected NFTs or collection reach a target or failure status.
 
     Serves both deployment sensors. Every check goes through the hook's async methods; the
-    decision is ``deployment_wait.judge``, the very one the sensors' ``poke`` uses. Transient API
+    decision is ``verdicts.judge``, the very one the sensors' ``poke`` uses. Transient API
     errors (429, 5xx, network) are logged and polling goes on with backoff until the deadline;
     a permanent one ends the wait with an "error" event. ``run()`` only reads, so running it
     again after a triggerer restart is harmless.
@@ -156,7 +158,7 @@ class LoopringDeploymentTrigger(BaseTrigger):
     async def _check(self, hook: LoopringHook, seen: dict[str, str | None]) -> Verdict:
         """One fetch and verdict; a fetch still running just after the deadline is cut short."""
         budget = max(self.deadline - time.time(), 0.0) + LAST_CHECK_GRACE
-        fetched = await asyncio.wait_for(self.selection.afetch(hook), timeout=budget)
+        fetched = await asyncio.wait_for(afetch(hook, self.selection), timeout=budget)
         verdict = judge(self.selection, fetched, self.target_statuses, self.failure_statuses, seen)
         log_verdict(self.log, verdict)
         return verdict
@@ -166,7 +168,7 @@ class LoopringDeploymentTrigger(BaseTrigger):
         doubled per transient error in a row since the API needs a rest, at most max_wait."""
         wait = self.poke_interval
         if self.exponential_backoff:
-            wait *= 2 ** min(checks - 1, _MAX_DOUBLINGS)
+            wait = doubled(wait, checks - 1)
         wait = error_pause(wait, errors)
         return wait if self.max_wait is None else min(wait, self.max_wait)
 

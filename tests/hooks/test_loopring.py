@@ -292,7 +292,9 @@ class TestSecretHygiene:
     def test_key_in_no_log_exception_or_repr(self, sandbox, caplog, capsys, account):
         hook = LoopringHook(retry_policy=FAST)
         sandbox.add_fault(Fault("status", status=503, path=BALANCES))
-        sandbox.add_fault(Fault("status", status=404, times=None, path=api.COLLECTION_BALANCES.path))
+        sandbox.add_fault(
+            Fault("status", status=404, times=None, path=api.COLLECTION_BALANCES.path)
+        )
         with caplog.at_level(logging.DEBUG):
             hook.get_nft_balances(account_id=account["accountId"])
             with pytest.raises(LoopringApiError) as caught:

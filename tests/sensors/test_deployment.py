@@ -1,4 +1,4 @@
-"""The verdict the sensors and the trigger share (`_core.deployment_wait`): pure."""
+"""The verdict the sensors and the trigger share (`_core.verdicts`): pure."""
 
 from __future__ import annotations
 
@@ -6,18 +6,20 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_loopring._core.deployment_wait import (
+from airflow_provider_loopring._core.selections import (
+    CollectionSelection,
+    NftSelection,
+    check_status_sets,
+    check_statuses,
+    selection_from_dict,
+)
+from airflow_provider_loopring._core.verdicts import (
     DONE,
     FAILED,
     WAITING,
-    CollectionSelection,
-    NftSelection,
     check_event,
-    check_status_sets,
-    check_statuses,
     event,
     judge,
-    selection_from_dict,
 )
 from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
 from airflow_provider_loopring.models import CollectionBalance, NftBalance

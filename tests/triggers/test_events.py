@@ -204,7 +204,9 @@ def test_errors_never_end_the_watcher(sandbox, collection, monkeypatch, caplog) 
     monkeypatch.setattr(_polls, "MAX_ERROR_BACKOFF", FAST)  # the longest pause, shortened
     sandbox.set_collection_status(watched["id"], "NOT_DEPLOYED")
     sandbox.add_fault(Fault("status", path=api.COLLECTION_BALANCES.path, status=503, times=2))
-    sandbox.add_fault(Fault("status", path=api.COLLECTION_BALANCES.path, status=400, code=100001, times=1))
+    sandbox.add_fault(
+        Fault("status", path=api.COLLECTION_BALANCES.path, status=400, code=100001, times=1)
+    )
     sandbox.schedule_collection_status(watched["id"], ["NOT_DEPLOYED", "DEPLOYED"], every=1)
     with caplog.at_level(logging.WARNING, logger=_polls.__name__):
         fired = events(deployment(account_id, collection_id=watched["id"]), 3, AssetStore())
@@ -311,7 +313,9 @@ def test_many_watchers_share_one_poll_per_account_in_airflows_manager(sandbox) -
 
     sandbox.clear_requests()
     asyncio.run(watch())
-    listed = [r.query["accountId"] for r in sandbox.requests if r.path == api.COLLECTION_BALANCES.path]
+    listed = [
+        r.query["accountId"] for r in sandbox.requests if r.path == api.COLLECTION_BALANCES.path
+    ]
     assert len(watchers) > len(accounts)
     # Every watcher saw `polls` listings; each account was listed once per poll (and perhaps
     # once more, already under way when the last watcher left).
