@@ -6,8 +6,8 @@ state of its own beyond what its objects hold (the process's rate budgets live w
 
 - :mod:`.validation`: argument checks, each naming its parameter;
 - :mod:`.endpoints`: each endpoint declared once, and the request a call builds;
-- :mod:`.responses`: Loopring's JSON, or the error a response amounts to;
-- :mod:`.bodies`: bodies read chunk by chunk, decoded here and capped;
+- :mod:`.responses`: a body as it arrives (decoded here, capped), Loopring's JSON, or the
+  error a response amounts to;
 - :mod:`.retry`: when to send a request again and how long to wait (the HTTP backoff);
 - :mod:`.ratelimit`: the token bucket both transports wait on;
 - :mod:`.paging`: pages checked, repeats dropped, when a listing ends;
@@ -20,11 +20,6 @@ package's exceptions, which derive from Airflow's so that tasks fail and retry a
 expects. Standard library only, so DAG files may import it at parse time.
 """
 
-from airflow_provider_loopring._core.bodies import (
-    ACCEPT_ENCODING,
-    CHUNK,
-    ResponseBody,
-)
 from airflow_provider_loopring._core.endpoints import (
     ACCOUNT,
     COLLECTION_BALANCES,
@@ -51,6 +46,9 @@ from airflow_provider_loopring._core.ratelimit import (
     TokenBucket,
 )
 from airflow_provider_loopring._core.responses import (
+    ACCEPT_ENCODING,
+    CHUNK,
+    ResponseBody,
     bad_body,
     bad_shape,
     error_for,

@@ -171,11 +171,11 @@ class Endpoint:
         return getattr(self.model, "_ITEMS", None) if self.paged else None
 
     def request(
-        self, *, offset: object = 0, limit: object = None, **args: object
+        self, *, offset: object = None, limit: object = None, **args: object
     ) -> tuple[ApiRequest, str | None]:
         """The request for these arguments, every one checked; and an address to resolve.
 
-        :param offset: the first item (paged endpoints).
+        :param offset: the first item (paged endpoints; default 0).
         :param limit: items per page, 1 to ``max_limit`` (default ``max_limit``).
         :param args: the account and the declared parameters, by their Python names.
         :raises LoopringInvalidParameterError: an unknown or invalid argument, named.
@@ -202,8 +202,14 @@ class Endpoint:
             rendered = param.render(param.check(value, param.name))
             if rendered is not None:
                 params[param.api_name] = rendered
-        if self.paged:
-            params["offset"] = str(check_offset(offset))
+        if not self.paged:
+            for name, value in (("offset", offset), ("limit", limit)):
+                if value is not None:
+                    raise LoopringInvalidParameterError(
+                        name, "nothing: not a paged endpoint", value
+                    )
+        else:
+            params["offset"] = str(check_offset(0 if offset is None else offset))
             limit = self.max_limit if limit is None else limit
             params["limit"] = str(check_limit(limit, "limit", self.max_limit))
         return ApiRequest(self.path, params, self.needs_key), resolve

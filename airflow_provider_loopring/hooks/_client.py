@@ -145,11 +145,12 @@ class LoopringClient(BaseHook):
 
     @property
     def _sync(self) -> SyncTransport:
-        trust_env = self.settings.use_environment_proxies
-        with self._setup_lock:  # one transport, however many threads ask first
-            if self._transport is None:
-                self._transport = SyncTransport(trust_env)
-            return self._transport
+        if self._transport is None:
+            trust_env = self.settings.use_environment_proxies
+            with self._setup_lock:  # one transport, however many threads ask first
+                if self._transport is None:
+                    self._transport = SyncTransport(trust_env)
+        return self._transport
 
     @property
     def session(self) -> requests.Session:

@@ -42,6 +42,7 @@ class SyncTransport:
 
     @property
     def session(self) -> requests.Session:
+        """The pooled session, made on first use."""
         with self._lock:  # an operator's threads may ask first at the same time
             if self._session is None:
                 self._session = new_session(self.trust_env)
@@ -109,7 +110,10 @@ class AsyncTransport:
         return self._client is not None
 
     def client(self, settings: core.ConnectionSettings) -> httpx.AsyncClient:
-        """The client, made on first use (httpx and TLS set-up take time)."""
+        """The client, made on first use (httpx and TLS set-up take time).
+
+        :param settings: the connection's timeout and proxy choice, for a new client.
+        """
         import httpx
 
         if self._client is None:

@@ -10,22 +10,31 @@ so a record is held once however deep it goes.
 Malformed input raises ``ValueError`` naming the field (``data[3].total: expected ...``); the caller
 turns it into a bad-response error. Stdlib only, so DAG files and triggers import it cheaply.
 
-One module per resource, all built on :mod:`.fields` (the readers, the ``Field`` record each
-model's table is made of, and the base model that reads a table):
+One module per resource, its pages beside it, all built on :mod:`.fields` (the readers, the
+``Field`` record each model's table is made of, the base model that reads a table, and the
+base of the pages of list endpoints):
 
 - :mod:`.status`: :class:`DeploymentStatus`, :func:`same_address`;
-- :mod:`.nft`: :class:`NftBalance`, its :class:`PendingBalance` and :class:`NftMetadata`;
-- :mod:`.collection`: :class:`Collection`, :class:`CollectionBalance`;
+- :mod:`.nft`: :class:`NftBalance`, its :class:`PendingBalance` and :class:`NftMetadata`, and
+  :class:`NftBalancesPage`;
+- :mod:`.collection`: :class:`Collection`, :class:`CollectionBalance`, :class:`CollectionsPage`;
 - :mod:`.account`: :class:`Account`;
-- :mod:`.pages`: :class:`NftBalancesPage`, :class:`CollectionsPage`.
 
 Import the models from this package, not from its modules, which may move.
 """
 
 from airflow_provider_loopring.models.account import Account
-from airflow_provider_loopring.models.collection import Collection, CollectionBalance
-from airflow_provider_loopring.models.nft import NftBalance, NftMetadata, PendingBalance
-from airflow_provider_loopring.models.pages import CollectionsPage, NftBalancesPage
+from airflow_provider_loopring.models.collection import (
+    Collection,
+    CollectionBalance,
+    CollectionsPage,
+)
+from airflow_provider_loopring.models.nft import (
+    NftBalance,
+    NftBalancesPage,
+    NftMetadata,
+    PendingBalance,
+)
 from airflow_provider_loopring.models.status import DeploymentStatus, same_address
 
 __all__ = [

@@ -14,6 +14,7 @@ from airflow_provider_loopring.models.fields import (
     STRING,
     ApiModel,
     Field,
+    Page,
     bad,
     read_int,
     read_nested,
@@ -114,3 +115,17 @@ class CollectionBalance(ApiModel):
     )
     collection: Collection
     count: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CollectionsPage(Page):
+    """A page of ``/api/v3/user/collection/details``: ``{"collections": [..], "totalNum": ..}``.
+
+    :param total_num: collections matching the query across all pages.
+    :param items: this page's collections, each with its count.
+    """
+
+    _KEYS = frozenset({"totalNum", "collections"})
+    _ITEMS = "collections"
+    _ITEM_MODEL = CollectionBalance
+    items: list[CollectionBalance]

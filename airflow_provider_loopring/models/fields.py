@@ -13,7 +13,7 @@ a call), the reader called only otherwise, each value set straight into its slot
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
@@ -322,3 +322,43 @@ class ApiModel:
     def extra_fields(self) -> dict[str, Any]:
         """Fields Loopring sent that this model does not know (a copy)."""
         return {k: copy_json(v) for k, v in self._raw.items() if k not in self._KEYS}
+
+
+# --- pages of the list endpoints -------------------------------------------------------------
+
+_P = TypeVar("_P", bound="Page")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Page(ApiModel):
+    """A page of a list endpoint: ``totalNum`` and the list under ``_ITEMS``.
+
+    Read by hand rather than from a field table: its items are popped out of its own mapping.
+    Each list endpoint's page is a subclass naming ``_ITEMS`` and ``_ITEM_MODEL``.
+
+    :param total_num: items matching the query across all pages.
+    :param items: this page's items, each its own model.
+    """
+
+    _ITEMS: ClassVar[str]
+    _ITEM_MODEL: ClassVar[type[ApiModel]]
+    total_num: int
+    items: Sequence[ApiModel]
+
+    @classmethod
+    def _parse(cls: type[_P], raw: dict[str, Any]) -> _P:
+        # Popped: the page keeps only its own fields, each item keeps its own.
+        values = raw.pop(cls._ITEMS, MISSING)
+        if not isinstance(values, list):
+            raise bad(cls._ITEMS, "a list", values)
+        items = [parse_at(cls._ITEM_MODEL, f"{cls._ITEMS}[{i}]", v) for i, v in enumerate(values)]
+        return cls(_raw=raw, total_num=read_required_int(raw, "totalNum"), items=items)
+
+    def to_dict(self, *, copy: bool = True) -> dict[str, Any]:
+        """The page as received, its items included (see :meth:`ApiModel.to_dict`).
+
+        :param copy: True (default): a deep copy, the caller's own; False: the models' own
+            data, for a caller that only reads it.
+        """
+        own = copy_json(self._raw) if copy else self._raw
+        return {**own, self._ITEMS: [item.to_dict(copy=copy) for item in self.items]}

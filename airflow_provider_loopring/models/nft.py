@@ -19,6 +19,7 @@ from airflow_provider_loopring.models.fields import (
     ApiModel,
     Field,
     Kind,
+    Page,
     bad,
     nested,
     read_nested,
@@ -212,3 +213,17 @@ class NftBalance(ApiModel):
     balance_updated_at: int | None
     preference: dict[str, Any] | None
     collection_info: Collection | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NftBalancesPage(Page):
+    """A page of ``/api/v3/user/nft/balances``: ``{"totalNum": .., "data": [..]}``.
+
+    :param total_num: balances matching the query across all pages.
+    :param items: this page's balances.
+    """
+
+    _KEYS = frozenset({"totalNum", "data"})
+    _ITEMS = "data"
+    _ITEM_MODEL = NftBalance
+    items: list[NftBalance]
