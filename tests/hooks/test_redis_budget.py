@@ -28,7 +28,7 @@ from tests.conftest import REDIS_PASSWORD, connection_json
 from tests.hooks.test_loopring import busiest_second_of_25_calls
 from tests.redis_server import RedisServer, free_port
 
-BALANCES = api.NFT_BALANCES
+BALANCES = api.NFT_BALANCES.path
 FAST = api.RetryPolicy(max_retries=3, backoff=0.01, max_backoff=0.05)
 PATIENT = api.RetryPolicy(max_retries=20, backoff=0.1, max_backoff=0.3)
 RATE = 10.0
