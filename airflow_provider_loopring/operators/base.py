@@ -474,7 +474,7 @@ class LoopringAccountsOperator(BaseOperator):
             snapshot_date=self._snapshot_date(context),
         ) as writer:
             checkpoints = self._checkpoints(writer, context)
-            done = checkpoints.resume() if checkpoints else {}
+            done = checkpoints.resume(set(map(account_key, accounts))) if checkpoints else {}
             todo = [account for account in accounts if account_key(account) not in done]
             if done:
                 self.log.info(

@@ -20,6 +20,7 @@ import tempfile
 import uuid
 from collections.abc import Sequence
 from os import close as os_close
+from os import replace as os_replace
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -199,7 +200,9 @@ def write_whole(fs: AbstractFileSystem, path: str, data: bytes) -> None:
     temp = posixpath.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
     try:
         fs.pipe_file(temp, data)
-        fs.mv(temp, path)
+        # os.replace, not fs.mv (shutil.move): a link in the object's place is replaced,
+        # never followed into the folder it points to.
+        os_replace(fs._strip_protocol(temp), fs._strip_protocol(path))
     finally:
         if fs.exists(temp):
             fs.rm(temp)
