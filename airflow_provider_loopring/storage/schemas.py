@@ -175,14 +175,14 @@ MILLIS = range(-62_135_596_800_000, 253_402_300_800_000)
 def _integer(value: Any, where: str) -> int | None:
     if value is None or (type(value) is int and value in INT64):
         return value
-    raise ValueError(f"{where}: expected a 64-bit integer, got {_describe(value)}")
+    raise ValueError(f"{where}: expected an integer of at most 64 bits, got {_describe(value)}")
 
 
 def _millis(value: Any, where: str) -> int | None:
     if value is None or (type(value) is int and value in MILLIS):
         return value
     raise ValueError(
-        f"{where}: expected epoch milliseconds of years 1-9999, got {_describe(value)}"
+        f"{where}: expected an integer of epoch milliseconds (years 1-9999), got {_describe(value)}"
     )
 
 
