@@ -27,6 +27,7 @@ from airflow_provider_loopring.storage.confined import (
     check_entry,
     copy_verified,
     open_inside,
+    unlink_link,
 )
 from airflow_provider_loopring.storage.objects import write_whole
 
@@ -59,8 +60,13 @@ def start_day(root: str, day: str, kinds: Iterable[str], *, conn_id: str | None)
     :param kinds: the record kinds the run writes again.
     :param conn_id: the Airflow connection with the storage's credentials.
     """
+    base = _path(root.rstrip("/"), conn_id)
     for kind in kinds:
-        manifest = _path(f"{partition(root, kind, day)}/{MANIFEST}", conn_id)
+        folder = _path(partition(root, kind, day), conn_id)
+        # A link standing for the kind's or the day's folder would take the day's files
+        # outside the snapshot root: the link goes (it is inside the root), not its target.
+        unlink_link(base.fs, base.path, folder.path)
+        manifest = folder / MANIFEST
         if manifest.exists():
             manifest.unlink()
 

@@ -302,3 +302,14 @@ def test_parquet_checks_numbers_as_it_checks_text(case):
 def test_parquet_takes_amounts_as_numbers_within_bounds():
     row = RowReader("balances", DAY_1).row({**_balance(1, 1), "total": 10**20})
     assert Decimal(10**20) in row
+
+
+def test_a_day_folder_that_is_a_link_is_not_written_through(tmp_path):
+    root, elsewhere = tmp_path / "snapshots", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / "balances").mkdir(parents=True)
+    (root / "balances" / f"dt={DAY_1}").symlink_to(elsewhere)
+    snapshots.start_day(f"file://{root}", DAY_1, ("balances",), conn_id=None)
+    write_day(root, DAY_1, [_balance(1, 1)])
+    assert list(elsewhere.iterdir()) == []
+    assert (root / "balances" / f"dt={DAY_1}" / "_manifest.json").is_file()
