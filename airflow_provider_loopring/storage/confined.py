@@ -171,3 +171,19 @@ def is_link(fs: Any, path: str) -> bool:
     :param path: the path (no scheme).
     """
     return _is_local(fs) and os.path.islink(fs._strip_protocol(path))
+
+
+def move_into_place(fs: Any, temp: str, path: str) -> None:
+    """Move a finished temporary object to its name.
+
+    On a local disk ``os.replace``, not ``fs.mv`` (``shutil.move``): a link in the object's
+    place is replaced, never followed into the folder it points to.
+
+    :param fs: the fsspec filesystem of the store.
+    :param temp: the temporary object, next to ``path``.
+    :param path: the object's name.
+    """
+    if _is_local(fs):
+        os.replace(fs._strip_protocol(temp), fs._strip_protocol(path))
+    else:
+        fs.mv(temp, path)

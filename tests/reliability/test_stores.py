@@ -313,3 +313,18 @@ def test_a_day_folder_that_is_a_link_is_not_written_through(tmp_path):
     write_day(root, DAY_1, [_balance(1, 1)])
     assert list(elsewhere.iterdir()) == []
     assert (root / "balances" / f"dt={DAY_1}" / "_manifest.json").is_file()
+
+
+def test_a_link_in_place_of_the_target_is_replaced_not_written_through(tmp_path):
+    config = tmp_path / "airflow.cfg"
+    config.write_text("[core]\n")
+    target = tmp_path / "out" / "balances.jsonl"
+    target.parent.mkdir()
+    target.symlink_to(config)
+    with _writer(target) as writer:
+        part = writer.new_part()
+        part.write(_balance(1, 1))
+        part.close()
+        writer.commit([part], fetched_at="now")
+    assert config.read_text() == "[core]\n"
+    assert not target.is_symlink() and json.loads(target.read_text())["accountId"] == 1
