@@ -151,3 +151,10 @@ class LoopringRateBudgetError(LoopringServerError):
     Retried like a 5xx, within the call's retry policy: a Redis that comes back in time costs
     a delay, not the run.
     """
+
+
+class LoopringSnapshotDayError(AirflowFailException):
+    """A snapshot would label today's state with another day (a backfill, a catch-up run).
+
+    Fails the task without its retries: a later try runs on a later day still.
+    """

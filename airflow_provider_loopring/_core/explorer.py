@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_loopring._core.settings import DEFAULT_HOST, base_url
+from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
 
 MAINNET_EXPLORER = "https://explorer.loopring.io"
 _EXPLORERS = {DEFAULT_HOST: MAINNET_EXPLORER}
@@ -26,9 +27,17 @@ def explorer_url(api_url: str, extra: Mapping[str, Any]) -> str | None:
     :return: the explorer's base URL, or None when none is known.
     """
     given = extra.get("explorer_url")
-    if given:
+    if not given:
+        return _EXPLORERS.get(api_url)
+    try:
         return base_url(str(given))
-    return _EXPLORERS.get(api_url)
+    except LoopringInvalidParameterError as error:  # base_url names the host: not this
+        raise LoopringInvalidParameterError(
+            "connection extra 'explorer_url'",
+            "an https:// URL of the explorer (plain http:// only to a loopback host); "
+            f"{error.expected}",
+            given,
+        ) from None
 
 
 def account_page(explorer: str, account: object) -> str:

@@ -32,25 +32,29 @@ from airflow_provider_loopring.exceptions import (
     LoopringInvalidParameterError,
     LoopringRateBudgetError,
 )
-from airflow_provider_loopring.hooks.transport import reason
 
 log = logging.getLogger(__name__)
 
 # KEYS[1]: the microsecond (Redis's clock) from which the next request may leave.
 # ARGV[1]: microseconds between two requests. ARGV[2]: 0 to take a token, answering the
 # microseconds to wait for it; else hold every caller back for that many microseconds.
+# ARGV[3]: the longest wait a token may have: a slot further ahead (a key set by hand, or
+# Redis's clock moved back) is answered, not booked, and the caller fails saying so.
 # Numbers are written with %d: Lua would write 1.7e+15 and lose the microseconds.
 SCRIPT = """
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local free = tonumber(redis.call('GET', KEYS[1])) or now
-local interval, pause = tonumber(ARGV[1]), tonumber(ARGV[2])
+local interval, pause, longest = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local wait = 0
 if pause > 0 then
   free = math.max(free, now + pause)
 else
   local slot = math.max(free, now)
   wait = slot - now
+  if wait > longest then
+    return wait
+  end
   free = slot + interval
 end
 local ttl = math.ceil((free - now) / 1000) + 60000
@@ -60,6 +64,9 @@ return wait
 KEY_PREFIX = "airflow-provider-loopring:budget:"
 # A token from Redis takes well under a millisecond; a Redis that takes seconds is down.
 REDIS_TIMEOUT = 5.0
+# The longest a token may be waited for. A queue of callers at the budget's rate takes a
+# fraction of this; a slot hours ahead is a key set by hand or Redis's clock gone back.
+MAX_WAIT = 900.0
 # What a Redis connection's extra may hold, as apache-airflow-providers-redis reads it.
 SSL_EXTRAS = (
     "ssl",
@@ -139,21 +146,46 @@ class RedisBudget:
             self._pause_failed(exc)
 
     def _args(self, pause: float) -> list[int]:
-        return [self.interval_us, max(0, round(pause * 1_000_000))]
+        return [self.interval_us, max(0, round(pause * 1_000_000)), round(MAX_WAIT * 1_000_000)]
 
     def _run(self, request: core.ApiRequest, take: Callable[[], Any]) -> float:
         try:
-            return int(take()) / 1_000_000
+            waited = int(take())
         except (redis.RedisError, OSError) as exc:
             raise self._no_token(request, exc) from None
+        return self._wait(request, waited)
 
     async def _arun(self, request: core.ApiRequest, take: Callable[[], Awaitable[Any]]) -> float:
         try:
-            return int(await take()) / 1_000_000
+            waited = int(await take())
         except (redis.RedisError, OSError) as exc:
             raise self._no_token(request, exc) from None
+        return self._wait(request, waited)
+
+    def _wait(self, request: core.ApiRequest, micros: int) -> float:
+        """The seconds to wait for a token, refused beyond :data:`MAX_WAIT` (not retried)."""
+        if micros <= MAX_WAIT * 1_000_000:
+            return micros / 1_000_000
+        raise LoopringRateBudgetError(
+            f"the shared rate budget {self.name!r} in Redis at {self._where()} has its next "
+            f"free slot {micros / 1_000_000:,.0f} s ahead, over the {MAX_WAIT:.0f} s a token "
+            f"may be waited for; the request was not sent",
+            endpoint=request.describe(),
+            hint="Check the key's value (a slot set by hand; DEL the key to reset the budget) "
+            "and Redis's clock (TIME), which the budget runs on.",
+            retryable=False,
+        )
 
     def _no_token(self, request: core.ApiRequest, exc: BaseException) -> LoopringRateBudgetError:
+        if isinstance(exc, redis.ResponseError):  # Redis answered: it is up, it refused
+            return LoopringRateBudgetError(
+                f"the shared rate budget {self.name!r} in Redis at {self._where()} refused a "
+                f"token ({self._why(exc)}); the request was not sent",
+                endpoint=request.describe(),
+                hint=f"Check the key {self.name!r} in Redis: the budget keeps one number "
+                "there (DEL the key to reset it), and the Redis user may run EVALSHA.",
+                retryable=False,
+            )
         return LoopringRateBudgetError(
             f"no token from the shared rate budget in Redis at {self._where()} "
             f"({self._why(exc)}); the request was not sent",
@@ -174,8 +206,10 @@ class RedisBudget:
         return f"{where}, connection {self.redis_conn_id!r}"
 
     def _why(self, exc: BaseException) -> str:
+        """Redis's own text, whole (a script error's line number and all), password masked."""
+        text = f"{type(exc).__name__}: {exc}"
         password = (self._options or {}).get("password")
-        return reason(exc, [password] if password else [])
+        return text.replace(password, "***") if password else text
 
     # --- clients -----------------------------------------------------------------------
 
@@ -230,6 +264,15 @@ def options_from(conn: Any, redis_conn_id: str) -> dict[str, Any]:
     :param redis_conn_id: its id, named in errors.
     :raises LoopringInvalidParameterError: no host, or a ``db`` that is not an integer.
     """
+    if conn.conn_type != "redis":
+        # Checked before any socket: the password of another connection (the Loopring key,
+        # say) would be sent to its host as Redis's AUTH.
+        raise LoopringInvalidParameterError(
+            "connection extra 'rate_limit_conn_id'",
+            "the id of a connection of type 'redis'",
+            redis_conn_id,
+            shown=f"{redis_conn_id!r}, a connection of type {conn.conn_type!r}",
+        )
     if not conn.host:
         raise LoopringInvalidParameterError(
             f"host of connection {redis_conn_id!r}", "the Redis server's host name", conn.host

@@ -30,6 +30,9 @@ from airflow.providers.openlineage.extractors import OperatorLineage
 
 from airflow_provider_loopring import __version__
 
+# A run facet names this many accounts at most, and counts them all: an event's size must
+# not grow with a task of 10,000 accounts (462 KB), which lineage backends refuse or choke on.
+MAX_FACET_ACCOUNTS = 20
 PRODUCER = f"https://github.com/airflow-provider-loopring/airflow-provider-loopring/{__version__}"
 
 
@@ -37,11 +40,14 @@ PRODUCER = f"https://github.com/airflow-provider-loopring/airflow-provider-loopr
 class LoopringRunFacet(RunFacet):
     """Which Loopring accounts a run read, and with which filters (never the key).
 
-    :param accounts: account ids and owner addresses, as given.
+    :param accounts: the first :data:`MAX_FACET_ACCOUNTS` account ids and owner addresses,
+        as given.
+    :param accountCount: how many accounts the run read, all of them.
     :param filters: the endpoint's other parameters (``nft_datas``, ``non_zero``, ...).
     """
 
     accounts: list[str] = attrs.field(factory=list)
+    accountCount: int = 0  # camelCase, as OpenLineage spells facet fields
     filters: dict[str, Any] = attrs.field(factory=dict)
 
     @staticmethod
@@ -96,7 +102,8 @@ def operator_lineage(
     """
     outputs = [] if output_path is None else [object_dataset(output_path, columns)]
     facet = LoopringRunFacet(
-        accounts=[str(account) for account in accounts],
+        accounts=[str(account) for account in accounts[:MAX_FACET_ACCOUNTS]],
+        accountCount=len(accounts),
         filters={name: value for name, value in filters.items() if value is not None},
     )
     return OperatorLineage(

@@ -474,7 +474,7 @@ class LoopringAccountsOperator(BaseOperator):
             snapshot_date=self._snapshot_date(context),
         ) as writer:
             checkpoints = self._checkpoints(writer, context)
-            done = checkpoints.resume() if checkpoints else {}
+            done = checkpoints.resume(set(map(account_key, accounts))) if checkpoints else {}
             todo = [account for account in accounts if account_key(account) not in done]
             if done:
                 self.log.info(
@@ -531,8 +531,10 @@ class LoopringAccountsOperator(BaseOperator):
         )
         return writer.checkpoints(key, fingerprint, _check_seconds(self.checkpoint_interval, ""))
 
-    def _snapshot_date(self, context: Context) -> str:
+    def _snapshot_date(self, context: Context) -> str | None:
         """The day of every Parquet row: as given, else the run's ``run_after`` (UTC)."""
+        if self.output_format != "parquet":
+            return None  # only Parquet rows carry a day: nothing is labelled with it
         return self.snapshot_date or run_day(context)
 
     def _save_before_failing(self, checkpoints: Checkpoints) -> None:
@@ -655,16 +657,24 @@ class LoopringAccountsOperator(BaseOperator):
 
 
 def run_day(context: Context) -> str:
-    """The day a DAG run is about, "YYYY-MM-DD": its ``run_after`` in UTC (every run has one;
-    a manual run may have no logical date), today outside a run.
+    """The day a snapshot taken now in this DAG run is of, "YYYY-MM-DD": its ``run_after`` in
+    UTC (every run has one; a manual run may have no logical date), today outside a run.
 
     :param context: the task's context; its ``dag_run`` is read, if any.
+    :raises LoopringSnapshotDayError: a backfill or catch-up run, whose day is not today
+        (see :mod:`.._core.snapshot_day`).
     """
     import pendulum
 
+    from airflow_provider_loopring._core.snapshot_day import SnapshotDayRefused, snapshot_day
+    from airflow_provider_loopring.exceptions import LoopringSnapshotDayError
+
     dag_run = context.get("dag_run") if context else None
-    when = getattr(dag_run, "run_after", None) or pendulum.now("UTC")
-    return str(pendulum.instance(when).in_timezone("UTC").date())
+    run_type, run_after = getattr(dag_run, "run_type", None), getattr(dag_run, "run_after", None)
+    try:
+        return snapshot_day(run_type=run_type, run_after=run_after, now=pendulum.now("UTC"))
+    except SnapshotDayRefused as refused:
+        raise LoopringSnapshotDayError(str(refused)) from None
 
 
 def _map_index(context: Context) -> int:

@@ -76,14 +76,17 @@ class LoopringSnapshotChangesOperator(BaseOperator):
         """
         import pendulum
 
-        from airflow_provider_loopring.operators.base import run_day
+        from airflow_provider_loopring._core.snapshot_day import run_day
         from airflow_provider_loopring.storage import snapshots
         from airflow_provider_loopring.storage.changes import compare_days
         from airflow_provider_loopring.storage.formats import EXTENSIONS
         from airflow_provider_loopring.storage.objects import ObjectStorageWriter
 
         self._check(rendered=True)
-        day = self.day or run_day(context)
+        # Stored days are compared, nothing is read from Loopring: any run's day will do,
+        # a backfill's too.
+        dag_run = context.get("dag_run") if context else None
+        day = self.day or run_day(getattr(dag_run, "run_after", None), pendulum.now("UTC"))
         root, conn_id = self.output_root.rstrip("/"), self.output_conn_id
         folder = snapshots.partition(root, "changes", day)
         snapshots.start_day(root, day, ("changes",), conn_id=conn_id)

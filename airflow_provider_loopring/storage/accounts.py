@@ -13,13 +13,17 @@ import logging
 import posixpath
 import re
 import threading
+from collections.abc import Iterable
 from typing import Any
 
+from airflow_provider_loopring.storage.confined import open_inside
 from airflow_provider_loopring.storage.objects import write_whole
 
 log = logging.getLogger(__name__)
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+MAX_ACCOUNT_ID = 2**32 - 1  # Loopring's account ids are 32-bit
 
 
 class AccountCache:
@@ -47,27 +51,44 @@ class AccountCache:
         return self.folder.fs
 
     def load(self) -> AccountCache:
-        """Read every writer's object in the folder (none yet: an empty cache)."""
+        """Read every writer's object in the folder (none yet: an empty cache).
+
+        Only well-formed entries are used: a 0x address of 40 hex digits and an account id
+        in Loopring's range (1 to 2**32 - 1). An address two entries give different ids (two
+        writers, or two spellings in one object) is dropped. A dropped or refused entry is
+        looked up again, as if it were not there.
+        """
         path = self.folder.path
         if not self.fs.exists(path):
             return self
+        found: dict[str, dict[str, int]] = {}
         for item in self.fs.ls(path, detail=False):
-            if not item.endswith(".json"):
+            name = posixpath.basename(item)
+            if not name.endswith(".json"):
                 continue
             try:
-                entries = json.loads(self.fs.cat_file(item))
+                with open_inside(self.fs, path, name) as source:
+                    entries = json.loads(source.read())
             except (OSError, ValueError):
                 log.warning("Account cache %s cannot be read; ignored.", item)
                 continue
-            known = {
-                str(address).lower(): account_id
-                for address, account_id in entries.items()
-                if isinstance(account_id, int) and not isinstance(account_id, bool)
-            }
+            if not isinstance(entries, dict):
+                log.warning("Account cache %s is not an object of addresses; ignored.", item)
+                continue
+            found[name] = _well_formed(entries, item)
+        conflicts = _conflicts(found.values())
+        for name, known in found.items():
+            known = {key: value for key, value in known.items() if key not in conflicts}
             self._known.update(known)
-            if posixpath.basename(item) == self.name:
+            if name == self.name:
                 self._mine.update(known)
                 self._saved.update(known)
+        if conflicts:
+            log.warning(
+                "Account cache %s: %d addresses have two account ids; looked up again.",
+                path,
+                len(conflicts),
+            )
         log.info("Account cache %s: %d addresses known.", path, len(self._known))
         return self
 
@@ -108,3 +129,42 @@ class AccountCache:
         write_whole(self.fs, posixpath.join(self.folder.path, self.name), json.dumps(mine).encode())
         with self._lock:
             self._saved = mine
+
+
+def _well_formed(entries: dict[Any, Any], where: str) -> dict[str, int]:
+    """The entries of one object that are an address and an account id; two spellings of
+    one address that disagree are both left out."""
+    known: dict[str, int] = {}
+    disagree: set[str] = set()
+    refused = 0
+    for address, account_id in entries.items():
+        if not (
+            isinstance(address, str)
+            and _ADDRESS.fullmatch(address)
+            and type(account_id) is int
+            and 0 < account_id <= MAX_ACCOUNT_ID
+        ):
+            refused += 1
+            continue
+        key = address.lower()
+        if known.setdefault(key, account_id) != account_id:
+            disagree.add(key)
+    if refused or disagree:
+        log.warning(
+            "Account cache %s: %d entries refused, %d addresses with two ids; looked up again.",
+            where,
+            refused,
+            len(disagree),
+        )
+    return {key: value for key, value in known.items() if key not in disagree}
+
+
+def _conflicts(objects: Iterable[dict[str, int]]) -> set[str]:
+    """The addresses two writers' objects give different account ids."""
+    first: dict[str, int] = {}
+    conflicts: set[str] = set()
+    for known in objects:
+        for key, account_id in known.items():
+            if first.setdefault(key, account_id) != account_id:
+                conflicts.add(key)
+    return conflicts

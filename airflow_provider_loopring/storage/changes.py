@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -31,6 +32,7 @@ from airflow_provider_loopring.storage.snapshots import (
 log = logging.getLogger(__name__)
 
 RECORDS_PER_BUCKET = 200_000  # ~50 MiB of holdings in memory at once
+_DAY = re.compile(r"dt=(\d{4}-\d{2}-\d{2})")
 
 
 def latest_complete_day(root: str, kind: str, before: str, conn_id: str | None) -> str | None:
@@ -47,10 +49,9 @@ def latest_complete_day(root: str, kind: str, before: str, conn_id: str | None) 
     folder = ObjectStoragePath(f"{root.rstrip('/')}/{kind}", conn_id=conn_id)
     if not folder.exists():
         return None
-    days = sorted(
-        (p.name.removeprefix("dt=") for p in folder.iterdir() if p.name.startswith("dt=")),
-        reverse=True,
-    )
+    # Only folders named as partition() names them: a name from the store is not trusted.
+    named = (_DAY.fullmatch(p.name) for p in folder.iterdir())
+    days = sorted((match.group(1) for match in named if match), reverse=True)
     for day in days:
         if day < before and (folder / f"dt={day}" / MANIFEST).exists():
             return day
@@ -106,8 +107,12 @@ def compare_days(
 def _spread(
     scratch: str, buckets: int, before: Iterator[Balance], after: Iterator[Balance]
 ) -> list[str]:
-    """Both days' rows into ``buckets`` files by account, each line marked with its day."""
-    paths = [os.path.join(scratch, f"bucket-{n:04d}.tsv") for n in range(buckets)]
+    """Both days' rows into ``buckets`` files by account, each line marked with its day.
+
+    One JSON array a line: whatever a value holds (a tab, a newline in a status the server
+    sent), it is escaped, so it can end neither its field nor its line.
+    """
+    paths = [os.path.join(scratch, f"bucket-{n:04d}.jsonl") for n in range(buckets)]
     files = [open(path, "w") for path in paths]  # noqa: SIM115 (closed below)
     try:
         for side, rows in ((0, before), (1, after)):
@@ -115,10 +120,8 @@ def _spread(
                 if not held(row.total):
                     continue
                 account = row.account_id
-                line = (
-                    f"{side}\t{account}\t{row.nft_data.lower()}\t{row.total}\t{row.status or ''}\n"
-                )
-                files[account % buckets].write(line)
+                line = [side, account, row.nft_data.lower(), row.total, row.status]
+                files[account % buckets].write(json.dumps(line) + "\n")
     finally:
         for file in files:
             file.close()
@@ -130,9 +133,9 @@ def _compare_bucket(path: str, day_before: str, day_after: str) -> str:
     accounts: dict[int, tuple[dict[str, Holding], dict[str, Holding]]] = {}
     with open(path) as file:
         for line in file:
-            side, account_id, nft, total, status = line.rstrip("\n").split("\t")
-            looks = accounts.setdefault(int(account_id), ({}, {}))
-            looks[int(side)][nft] = Holding(total, status or None)
+            side, account_id, nft, total, status = json.loads(line)
+            looks = accounts.setdefault(account_id, ({}, {}))
+            looks[side][nft] = Holding(total, status or None)
     os.unlink(path)
     out = path + ".changes"
     with open(out, "w") as file:

@@ -25,6 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
+from airflow_provider_loopring.storage.confined import move_into_place
 from airflow_provider_loopring.storage.formats import (
     LAYOUTS,
     Layout,
@@ -199,7 +200,7 @@ def write_whole(fs: AbstractFileSystem, path: str, data: bytes) -> None:
     temp = posixpath.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
     try:
         fs.pipe_file(temp, data)
-        fs.mv(temp, path)
+        move_into_place(fs, temp, path)
     finally:
         if fs.exists(temp):
             fs.rm(temp)
@@ -312,7 +313,7 @@ class ObjectStorageWriter:
         temp = self._temp_path()
         self._temp = temp
         written = self._concatenate(parts, temp)
-        self.fs.mv(temp, self.target.path)
+        move_into_place(self.fs, temp, self.target.path)
         self._temp = None
         self._remove_staging()
         self._record_lineage()

@@ -167,10 +167,23 @@ def _describe(value: Any) -> str:
     return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
+INT64 = range(-(2**63), 2**63)
+# Epoch milliseconds of years 1 to 9999: what a timestamp column can be read back as.
+MILLIS = range(-62_135_596_800_000, 253_402_300_800_000)
+
+
 def _integer(value: Any, where: str) -> int | None:
-    if value is None or (type(value) is int):
+    if value is None or (type(value) is int and value in INT64):
         return value
-    raise ValueError(f"{where}: expected an integer, got {_describe(value)}")
+    raise ValueError(f"{where}: expected an integer of at most 64 bits, got {_describe(value)}")
+
+
+def _millis(value: Any, where: str) -> int | None:
+    if value is None or (type(value) is int and value in MILLIS):
+        return value
+    raise ValueError(
+        f"{where}: expected an integer of epoch milliseconds (years 1-9999), got {_describe(value)}"
+    )
 
 
 def _text(value: Any, where: str) -> str | None:
@@ -189,7 +202,8 @@ def _decimal(value: Any, where: str) -> Any:
     """A decimal string (as Loopring sends amounts) or an int: exact, never a float."""
     if value is None:
         return None
-    if type(value) is int or (
+    # The same amounts as numbers as in text: whole, not negative, at most 38 digits.
+    if (type(value) is int and 0 <= value < 10**MAX_DIGITS) or (
         type(value) is str and value.isascii() and value.isdigit() and len(value) <= MAX_DIGITS
     ):
         return Decimal(value)
@@ -215,7 +229,7 @@ _CONVERT: dict[str, Callable[[Any, str], Any]] = {
     "status": _text,
     "decimal": _decimal,
     "bool": _flag,
-    "timestamp": _integer,  # epoch milliseconds; Arrow reads them as UTC times
+    "timestamp": _millis,  # epoch milliseconds; Arrow reads them as UTC times
     "date": _text,  # "YYYY-MM-DD"; converted to a date by the writer
     "json": _json,
 }

@@ -15,11 +15,20 @@ partition, removes the files of an earlier run that it did not write again.
 from __future__ import annotations
 
 import json
+import os
 import posixpath
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
+from airflow_provider_loopring.storage.confined import (
+    UntrustedError,
+    check_entry,
+    copy_verified,
+    open_inside,
+    unlink_link,
+)
 from airflow_provider_loopring.storage.objects import write_whole
 
 MANIFEST = "_manifest.json"
@@ -51,8 +60,13 @@ def start_day(root: str, day: str, kinds: Iterable[str], *, conn_id: str | None)
     :param kinds: the record kinds the run writes again.
     :param conn_id: the Airflow connection with the storage's credentials.
     """
+    base = _path(root.rstrip("/"), conn_id)
     for kind in kinds:
-        manifest = _path(f"{partition(root, kind, day)}/{MANIFEST}", conn_id)
+        folder = _path(partition(root, kind, day), conn_id)
+        # A link standing for the kind's or the day's folder would take the day's files
+        # outside the snapshot root: the link goes (it is inside the root), not its target.
+        unlink_link(base.fs, base.path, folder.path)
+        manifest = folder / MANIFEST
         if manifest.exists():
             manifest.unlink()
 
@@ -115,15 +129,28 @@ def write_file(url: str, data: bytes, *, records: int, conn_id: str | None) -> d
 
 
 def read_manifest(folder: str, *, conn_id: str | None = None) -> dict[str, Any] | None:
-    """A partition's manifest; None while the partition is incomplete (or absent).
+    """A partition's manifest, its files checked; None while the partition is incomplete.
 
     :param folder: the partition's URL (:func:`partition`).
     :param conn_id: the Airflow connection with the storage's credentials.
+    :raises UntrustedError: the manifest is not what :func:`commit_partition` writes: not an
+        object, or a file entry whose name is not a plain name in the partition, or without
+        its size or SHA-256.
     """
-    manifest = _path(f"{folder.rstrip('/')}/{MANIFEST}", conn_id)
-    if not manifest.exists():
+    base = _path(folder.rstrip("/"), conn_id)
+    if not (base / MANIFEST).exists():
         return None
-    return dict(json.loads(manifest.read_bytes()))
+    with open_inside(base.fs, base.path, MANIFEST) as source:
+        manifest = json.loads(source.read())
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, list):
+        raise UntrustedError(f"{folder}/{MANIFEST} lists no files")
+    for item in files:
+        check_entry(item, f"{folder}/{MANIFEST}")
+        if type(item.get("records")) is not int:
+            raise UntrustedError(f"{folder}/{MANIFEST}: {item['name']} has no record count")
+    manifest["records"] = sum(item["records"] for item in files)
+    return dict(manifest)
 
 
 class Balance(NamedTuple):
@@ -141,19 +168,29 @@ def read_balances(
 ) -> Iterator[Balance]:
     """Every balance of the files a partition's manifest lists, file by file, streamed.
 
+    Each file is copied to a local scratch file, its size and SHA-256 checked against the
+    manifest while it is read (never past its size), and only then read.
+
     :param folder: the partition's URL (:func:`partition`).
     :param manifest: its manifest, from :func:`read_manifest`.
     :param conn_id: the Airflow connection with the storage's credentials.
+    :raises UntrustedError: a file is not the one its manifest describes: the partition is
+        damaged, its day must be written again.
     """
+    base = _path(folder.rstrip("/"), conn_id)
+    where = f"{folder.rstrip('/')}/{MANIFEST}"
     for item in manifest["files"]:
-        path = _path(f"{folder.rstrip('/')}/{item['name']}", conn_id)
-        with path.open("rb") as file:
-            if item["name"].endswith(".parquet"):
-                yield from _parquet_balances(file)
-            elif item["name"].endswith(".json"):
-                yield from map(_balance, json.load(file))
-            else:
-                yield from (_balance(json.loads(line)) for line in file)
+        entry = check_entry(item, where)
+        with tempfile.TemporaryDirectory(prefix="loopring-read-") as scratch:
+            local = os.path.join(scratch, "file")
+            copy_verified(base.fs, base.path, entry, local, where)
+            with open(local, "rb") as file:
+                if entry[0].endswith(".parquet"):
+                    yield from _parquet_balances(file)
+                elif entry[0].endswith(".json"):
+                    yield from map(_balance, json.load(file))
+                else:
+                    yield from (_balance(json.loads(line)) for line in file)
 
 
 def _balance(record: dict[str, Any]) -> Balance:
@@ -188,10 +225,16 @@ def read_accounts(url: str, *, conn_id: str | None = None) -> list[int | str]:
     """
     from airflow_provider_loopring import _core as core
 
-    text = _path(url, conn_id).read_text()
+    text = _accounts_text(_path(url, conn_id).read_bytes())
     if text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise LoopringInvalidParameterError(
+                f"accounts_path line {error.lineno}", "a JSON array of accounts", error.msg
+            ) from None
         entries: list[tuple[str, object]] = [
-            (f"accounts_path item {n}", value) for n, value in enumerate(json.loads(text), 1)
+            (f"accounts_path item {n}", value) for n, value in enumerate(items, 1)
         ]
     else:
         entries = [
@@ -206,6 +249,20 @@ def read_accounts(url: str, *, conn_id: str | None = None) -> list[int | str]:
         else:
             accounts.append(core.check_account_id(value, where))
     return accounts
+
+
+def _accounts_text(data: bytes) -> str:
+    """An accounts file's text: UTF-8, a byte order mark (as some editors write) skipped."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise LoopringInvalidParameterError(
+            f"accounts_path line {line}",
+            "UTF-8 text",
+            f"the byte {data[error.start : error.start + 1]!r} (not UTF-8)",
+            shown=f"the byte {data[error.start : error.start + 1]!r} (not UTF-8)",
+        ) from None
 
 
 def split(items: Sequence[T], batches: int) -> list[list[T]]:

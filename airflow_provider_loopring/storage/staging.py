@@ -16,14 +16,24 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import posixpath
 import re
 import shutil
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeGuard
 
+from airflow_provider_loopring.storage.confined import (
+    UntrustedError,
+    check_entry,
+    copy_verified,
+    is_link,
+    open_inside,
+    unlink_link,
+)
 from airflow_provider_loopring.storage.objects import (
     COPY_CHUNK,
     UPLOAD_BLOCK,
@@ -39,7 +49,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VERSION = 1
-_MANIFEST = re.compile(r"checkpoint-(\d{6})\.json$")
+_MANIFEST = re.compile(r"checkpoint-(\d{6})\.json")
+MAX_MANIFEST = 64 << 20  # a manifest is ~100 bytes an account
 
 
 def task_key(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
@@ -106,22 +117,47 @@ class Checkpoints:
 
     # --- taking them back ----------------------------------------------------------------
 
-    def resume(self) -> dict[str, Done]:
-        """What earlier tries finished: account -> its part (in the scratch folder) or skip."""
+    def resume(self, wanted: Collection[str] | None = None) -> dict[str, Done]:
+        """What earlier tries finished: account -> its part (in the scratch folder) or skip.
+
+        A checkpoint that cannot be verified (unreadable, of the wrong shape, naming a chunk
+        that is gone, outside its folder or not matching its size and SHA-256) is passed over
+        with one warning: its accounts are fetched again.
+
+        :param wanted: the accounts the task fetches; any other a checkpoint holds is not
+            taken over (and not counted). None: all of them.
+        """
         done: dict[str, Done] = {}
+        if is_link(self.fs, self.writer.staging_root) or is_link(self.fs, self.folder):
+            log.warning("Checkpoints in %s are behind a link; not read.", self.folder)
+            return done
         for number, path in self._manifests():
             self._next = max(self._next, number + 1)
             try:
-                manifest = json.loads(self.fs.cat_file(path))
-            except (OSError, ValueError):
-                log.warning("Checkpoint %s cannot be read; its accounts are fetched again.", path)
+                manifest = self._read_manifest(posixpath.basename(path))
+            except (OSError, ValueError) as error:
+                log.warning(
+                    "Checkpoint %s not reused (%s); its accounts are fetched again.", path, error
+                )
                 continue
-            if manifest.get("version") != VERSION or manifest.get("fingerprint") != (
-                self.fingerprint
-            ):
+            if manifest is None:
                 log.info("Checkpoint %s is of other arguments; not reused.", path)
                 continue
-            done.update(self._load(path, manifest))
+            try:
+                loaded = self._load(path, manifest)
+            except (OSError, ValueError) as error:
+                log.warning(
+                    "Checkpoint %s not reused (%s); its accounts are fetched again.", path, error
+                )
+                continue
+            others = [a for a in loaded if wanted is not None and a not in wanted]
+            if others:
+                log.warning(
+                    "Checkpoint %s holds %d accounts this task does not fetch; ignored.",
+                    path,
+                    len(others),
+                )
+            done.update((a, result) for a, result in loaded.items() if a not in others)
         return done
 
     def _manifests(self) -> list[tuple[int, str]]:
@@ -129,33 +165,44 @@ class Checkpoints:
             return []
         found = []
         for path in self.fs.ls(self.folder, detail=False):
-            match = _MANIFEST.search(path)
+            match = _MANIFEST.fullmatch(posixpath.basename(path))
             if match:
                 found.append((int(match.group(1)), path))
         return sorted(found)
 
+    def _read_manifest(self, name: str) -> dict[str, Any] | None:
+        """A manifest of this task's arguments, its shape checked; None: other arguments."""
+        with open_inside(self.fs, self.folder, name) as source:
+            text = source.read(MAX_MANIFEST + 1)
+        if len(text) > MAX_MANIFEST:
+            raise UntrustedError(f"over {MAX_MANIFEST} bytes")
+        manifest = json.loads(text)
+        if not isinstance(manifest, dict):
+            raise UntrustedError("not a JSON object")
+        if manifest.get("version") != VERSION or manifest.get("fingerprint") != self.fingerprint:
+            return None
+        if not isinstance(manifest.get("accounts"), list):
+            raise UntrustedError("no list of accounts")
+        return manifest
+
     def _load(self, manifest_path: str, manifest: dict[str, Any]) -> dict[str, Done]:
         """The accounts of one checkpoint, its chunk copied to local parts and checked."""
-        chunk = posixpath.join(self.folder, manifest["chunk"])
+        chunk = check_entry(manifest, manifest_path)
+        entries = [_entry(entry, chunk[1]) for entry in manifest["accounts"]]
         local = self.writer.new_part().path
-        with self.fs.open(chunk, "rb") as source, open(local, "wb") as target:
-            copied = HashingWriter(target)
-            shutil.copyfileobj(source, copied, COPY_CHUNK)
-        if (copied.size, copied.sha256.hexdigest()) != (manifest["bytes"], manifest["sha256"]):
-            log.warning("Checkpoint %s does not match its chunk; not reused.", manifest_path)
-            return {}
+        copy_verified(self.fs, self.folder, chunk, local, manifest_path)
         done: dict[str, Done] = {}
         with open(local, "rb") as data:
-            for entry in manifest["accounts"]:
-                if entry.get("skipped"):
-                    done[entry["account"]] = Skipped(entry["account"], entry["reason"])
+            for account, reason, offset, length, records in entries:
+                if reason is not None:
+                    done[account] = Skipped(account, reason)
                     continue
                 part = self.writer.new_part()
-                data.seek(entry["offset"])
+                data.seek(offset)
                 with open(part.path, "wb") as out:
-                    out.write(data.read(entry["length"]))
-                part.records = entry["records"]
-                done[entry["account"]] = part
+                    out.write(data.read(length))
+                part.records = records
+                done[account] = part
         return done
 
     # --- saving them ---------------------------------------------------------------------
@@ -192,10 +239,10 @@ class Checkpoints:
         chunk_name = f"chunk-{number:06d}.part"
         entries: list[dict[str, Any]] = []
         if is_local(self.fs):  # on S3 makedirs would create a missing bucket
+            for link in unlink_link(self.fs, self.writer.folder, self.folder):
+                log.warning("Removed %s: a link where the checkpoints' folder goes.", link)
             self.fs.makedirs(self.folder, exist_ok=True)
-        with self.fs.open(
-            posixpath.join(self.folder, chunk_name), "wb", block_size=UPLOAD_BLOCK
-        ) as out:
+        with self._open_chunk(posixpath.join(self.folder, chunk_name)) as out:
             chunk = HashingWriter(out)
             for account, result in batch:
                 if isinstance(result, Skipped):
@@ -225,3 +272,38 @@ class Checkpoints:
         self._next = number + 1
         self.saved += 1
         log.info("Checkpoint %d: %d finished accounts saved in %s.", number, len(batch), path)
+
+    def _open_chunk(self, path: str) -> IO[bytes]:
+        """A new chunk to write; on a local disk never through a link left in its place."""
+        if not is_local(self.fs):
+            return self.fs.open(path, "wb", block_size=UPLOAD_BLOCK)
+        local = self.fs._strip_protocol(path)
+        if os.path.islink(local):
+            os.unlink(local)  # the link goes, not what it points to
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+        return os.fdopen(os.open(local, flags, 0o644), "wb")
+
+
+def _count(value: object) -> TypeGuard[int]:
+    return type(value) is int and value >= 0
+
+
+def _entry(entry: object, size: int) -> tuple[str, str | None, int, int, int]:
+    """(account, skip reason or None, offset, length, records) of a manifest's account entry.
+
+    :raises UntrustedError: it is not of the shape :meth:`Checkpoints._write` writes, or its
+        bytes lie beyond the chunk's ``size``.
+    """
+    if not isinstance(entry, dict) or not isinstance(entry.get("account"), str):
+        raise UntrustedError("an account entry without its account")
+    if entry.get("skipped") is True:
+        reason = entry.get("reason")
+        if not isinstance(reason, str):
+            raise UntrustedError(f"no reason for skipping {entry['account']}")
+        return entry["account"], reason, 0, 0, 0
+    offset, length, records = (entry.get(key) for key in ("offset", "length", "records"))
+    if not (_count(offset) and _count(length) and _count(records)):
+        raise UntrustedError(f"no offset, length and records for {entry['account']}")
+    if offset + length > size:
+        raise UntrustedError(f"{entry['account']} lies beyond the chunk's {size} bytes")
+    return entry["account"], None, offset, length, records

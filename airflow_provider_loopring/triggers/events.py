@@ -185,14 +185,20 @@ class LoopringDeploymentEventTrigger(_LoopringAccountWatcher):
     def _compare(self, records: tuple[Any, ...], before: Any) -> tuple[list[dict[str, Any]], Any]:
         from airflow_provider_loopring._core.verdicts import entered, judge
 
-        seen = dict(before.get("statuses", {})) if isinstance(before, dict) else {}
-        verdict = judge(self.selection, records, self.target_statuses, (), seen)
+        seen = _saved_statuses(before)
+        if seen is None:  # not what this watcher saves: start again from this poll
+            self.log.warning(
+                "Ignoring the saved state of %s (not a watcher's statuses); this poll is a "
+                "first look.",
+                self.selection.describe(),
+            )
+        verdict = judge(self.selection, records, self.target_statuses, (), seen or {})
         for line in verdict.warnings:
             self.log.warning("%s", line)
         # Items no longer listed keep their last status: an NFT sent away and back, still
         # deployed, is no deployment.
-        after = {"statuses": {**seen, **verdict.statuses}}
-        if before is None:
+        after = {"statuses": {**(seen or {}), **verdict.statuses}}
+        if before is None or seen is None:
             self.log.info("Watching %s: first look. %s", self.selection.describe(), verdict.message)
             return [], after
         for line in verdict.transitions:
@@ -210,6 +216,20 @@ class LoopringDeploymentEventTrigger(_LoopringAccountWatcher):
             "record": move.record,
             "message": move.line(),
         }
+
+
+def _saved_statuses(before: Any) -> dict[str, str | None] | None:
+    """The statuses a deployment watcher saved: ``{"statuses": {key: status or null}}``;
+    empty when nothing was saved, None when what was saved is not of that shape."""
+    if before is None:
+        return {}
+    statuses = before.get("statuses") if isinstance(before, dict) else None
+    if not isinstance(statuses, dict) or not all(
+        isinstance(key, str) and (status is None or isinstance(status, str))
+        for key, status in statuses.items()
+    ):
+        return None
+    return dict(statuses)
 
 
 def _selection(

@@ -228,6 +228,73 @@ class TestSetup:
         assert REDIS_PASSWORD not in repr(budget)
 
 
+class TestWhatRedisHolds:
+    """Round 3 (docs/reliability.md): a budget key Redis holds is untrusted, and so is the
+    connection ``rate_limit_conn_id`` names."""
+
+    def test_a_slot_far_ahead_is_an_error_naming_the_budget(self, sandbox, shared, redis_server):
+        import redis
+
+        client = redis.Redis(port=redis_server.port, password=REDIS_PASSWORD)
+        seconds, micros = client.time()
+        ten_years = (seconds + 10 * 365 * 86400) * 1_000_000 + micros
+        client.set(KEY_PREFIX + shared.key, ten_years)
+        with pytest.raises(LoopringRateBudgetError) as caught:
+            LoopringHook(retry_policy=FAST).get_nft_balances(account_id=1)
+        message = str(caught.value)
+        assert KEY_PREFIX + shared.key in message
+        assert "over the 900 s a token may be waited for" in message
+        assert "DEL the key" in message and "clock" in message
+        assert caught.value.retryable is False
+        assert int(client.get(KEY_PREFIX + shared.key)) == ten_years  # not booked further
+        assert sandbox.requests == []
+        client.close()
+
+    def test_a_key_of_the_wrong_type_keeps_redis_own_words(self, sandbox, shared, redis_server):
+        import redis
+
+        client = redis.Redis(port=redis_server.port, password=REDIS_PASSWORD)
+        client.hset(KEY_PREFIX + shared.key, "slot", "1")
+        with pytest.raises(LoopringRateBudgetError) as caught:
+            LoopringHook(retry_policy=FAST).get_nft_balances(account_id=1)
+        message = str(caught.value)
+        assert "WRONGTYPE Operation against a key holding the wrong kind of value" in message
+        assert "Check that Redis is up" not in message
+        assert f"Check the key {KEY_PREFIX + shared.key!r}" in message
+        assert caught.value.retryable is False
+        assert sandbox.requests == []
+        client.close()
+
+    @pytest.mark.parametrize("conn_type", ["loopring", "http", "generic"])
+    def test_a_connection_not_of_type_redis_is_refused_before_any_socket(
+        self, sandbox, monkeypatch, conn_type
+    ):
+        import json
+        import socket
+
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.setblocking(False)
+        secret = "TheLoopringKey" + "x" * 40
+        other = {
+            "conn_type": conn_type,
+            "host": "127.0.0.1",
+            "port": listener.getsockname()[1],
+            "password": secret,
+        }
+        shared = Shared(monkeypatch, sandbox, json.dumps(other))
+        try:
+            with pytest.raises(LoopringInvalidParameterError) as caught:
+                LoopringHook(retry_policy=FAST).get_nft_balances(account_id=1)
+            with pytest.raises(BlockingIOError):
+                listener.accept()  # nobody connected: no AUTH was sent
+        finally:
+            listener.close()
+        assert caught.value.parameter == "connection extra 'rate_limit_conn_id'"
+        assert f"{shared.redis_conn_id!r}, a connection of type {conn_type!r}" in str(caught.value)
+        assert secret not in str(caught.value) + repr(caught.value)
+        assert sandbox.requests == []
+
+
 # --- helpers ------------------------------------------------------------------------------
 
 

@@ -67,8 +67,23 @@ def test_other_hosts_have_no_link_unless_the_connection_names_an_explorer(monkey
 def test_an_explorer_in_clear_text_is_refused(monkeypatch):
     use(monkeypatch, "https://api3.loopring.io", explorer_url="http://explorer.example.org")
     task = LoopringNftBalancesOperator(task_id="b", account_id=5)
-    with pytest.raises(LoopringInvalidParameterError, match="https://"):
+    with pytest.raises(LoopringInvalidParameterError, match="https://") as caught:
         links(task)
+    assert caught.value.parameter == "connection extra 'explorer_url'"
+    assert str(caught.value).startswith("Invalid connection extra 'explorer_url'")
+
+
+@pytest.mark.parametrize(
+    "explorer", ["ftp://explorer.example.org", "https://a@explorer.example.org", "https://x:0"]
+)
+def test_a_refused_explorer_url_is_named(monkeypatch, explorer):
+    """Round 3 (docs/reliability.md): the error names explorer_url, not the host."""
+    use(monkeypatch, "https://api3.loopring.io", explorer_url=explorer)
+    task = LoopringNftBalancesOperator(task_id="b", account_id=5)
+    with pytest.raises(LoopringInvalidParameterError) as caught:
+        links(task)
+    assert caught.value.parameter == "connection extra 'explorer_url'"
+    assert "Invalid host" not in str(caught.value)
 
 
 def test_addresses_from_native_templates_link_to_the_address(monkeypatch):

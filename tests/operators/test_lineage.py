@@ -56,6 +56,29 @@ def test_datasets_are_named_as_openlineage_names_them():
     assert (api.namespace, api.name) == ("loopring://api3.loopring.io", BALANCES)
 
 
+def test_the_run_facet_names_a_fixed_number_of_accounts_and_counts_them_all():
+    """Round 3 (docs/reliability.md): an event's size does not grow with the accounts."""
+    import attrs
+
+    from airflow_provider_loopring.operators._lineage import MAX_FACET_ACCOUNTS, operator_lineage
+
+    def facet(count: int) -> dict:
+        lineage = operator_lineage(
+            base_url="https://api3.loopring.io",
+            endpoint=BALANCES,
+            accounts=[10_000 + n for n in range(count)],
+            filters={"non_zero": True},
+            output_path=None,
+            columns=BALANCE_COLUMNS,
+        )
+        return attrs.asdict(lineage.run_facets["loopring"])
+
+    few, many = facet(10), facet(10_000)
+    assert (few["accounts"], few["accountCount"]) == ([str(10_000 + n) for n in range(10)], 10)
+    assert len(many["accounts"]) == MAX_FACET_ACCOUNTS and many["accountCount"] == 10_000
+    assert len(json.dumps(many)) < 2 * len(json.dumps(facet(MAX_FACET_ACCOUNTS)))
+
+
 DAG = """
 import pendulum
 from airflow.sdk import DAG
@@ -129,6 +152,7 @@ def test_a_dag_run_reports_what_each_task_read_and_wrote(loopring_sandbox, tmp_p
     assert [field["name"] for field in schema] == [name for name, _ in BALANCE_COLUMNS]
     facet = balances["run"]["facets"]["loopring"]
     assert facet["accounts"] == [str(first["accountId"]), second["owner"]]
+    assert facet["accountCount"] == 2
     assert facet["filters"] == {"non_zero": True, "metadata": False}
 
     collections = complete["collections"]

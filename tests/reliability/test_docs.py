@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability import test_bad_input, test_faults, test_secrets
+from tests.reliability import (
+    test_bad_input,
+    test_faults,
+    test_secrets,
+    test_snapshot_day,
+    test_stores,
+)
 
 DOC = Path(__file__).parents[2] / "docs" / "reliability.md"
 
@@ -40,7 +46,7 @@ def test_every_bad_input_row_is_listed(doc):
 
 
 def test_every_test_is_named(doc):
-    modules = (test_faults, test_bad_input, test_secrets)
+    modules = (test_faults, test_bad_input, test_secrets, test_stores, test_snapshot_day)
     names = [
         name
         for module in modules

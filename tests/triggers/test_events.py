@@ -321,3 +321,31 @@ def test_many_watchers_share_one_poll_per_account_in_airflows_manager(sandbox) -
     # once more, already under way when the last watcher left).
     assert sorted(set(listed)) == sorted(str(a) for a in accounts)
     assert all(polls <= listed.count(str(a)) <= polls + 1 for a in accounts), listed
+
+
+UNREADABLE_STATES = {
+    "a-list": [["1", "DEPLOYED"]],
+    "text": "DEPLOYED",
+    "no-statuses": {"seen": {}},
+    "statuses-a-list": {"statuses": ["DEPLOYED"]},
+    "a-status-not-text": {"statuses": {"1": 5}},
+}
+
+
+@pytest.mark.parametrize("state", UNREADABLE_STATES, ids=list(UNREADABLE_STATES))
+def test_an_unreadable_saved_state_is_a_first_look_said_once(
+    sandbox, collection, capsys, state
+) -> None:
+    """Round 3 (docs/reliability.md): a state not of the shape the watcher writes fires
+    nothing for what is already deployed, raises nothing, and is replaced."""
+    account_id, _ = collection
+    for each in sandbox.collections(account_id):
+        sandbox.set_collection_status(each["collection"]["id"], "DEPLOYED")
+    watcher = deployment(account_id)
+    store = AssetStore()
+    store.values[watcher._state_key()] = json.dumps(UNREADABLE_STATES[state])
+    assert events(watcher, polls=3, store=store) == []
+    logged = "".join(capsys.readouterr())  # the trigger logs through structlog
+    assert logged.count("Ignoring the saved state") == 1
+    saved = json.loads(store.values[watcher._state_key()])
+    assert "DEPLOYED" in saved["statuses"].values()  # deployed, yet no event fired
