@@ -202,14 +202,14 @@ class TestRetryPolicy:
         return kind("boom", endpoint="GET /x", **kwargs)
 
     def test_only_transient_errors_are_retried(self):
-        policy = api.RetryPolicy()
+        policy = api.BackoffPolicy()
         assert policy.delay(0, self.error(), 0.0) is not None
         assert policy.delay(0, self.error(LoopringRateLimitError), 0.0) is not None
         assert policy.delay(0, self.error(LoopringAuthError), 0.0) is None
         assert policy.delay(0, self.error(LoopringApiError, code=100001), 0.0) is None
 
     def test_backoff_grows_and_is_jittered_within_bounds(self):
-        policy = api.RetryPolicy(backoff=1.0, max_backoff=5.0)
+        policy = api.BackoffPolicy(backoff=1.0, max_backoff=5.0)
         rng = random.Random(3)
         waits = [policy.delay(n, self.error(), 0.0, rng) for n in range(5)]
         ceilings = [1, 2, 4, 5, 5]
@@ -219,10 +219,10 @@ class TestRetryPolicy:
     def test_retry_after_is_honoured(self):
         error = self.error(LoopringRateLimitError)
         error.retry_after = 7.0
-        assert api.RetryPolicy(max_backoff=1.0).delay(0, error, 0.0) == 7.0
+        assert api.BackoffPolicy(max_backoff=1.0).delay(0, error, 0.0) == 7.0
 
     def test_attempts_and_total_time_are_bounded(self):
-        policy = api.RetryPolicy(max_retries=2, max_elapsed=10.0)
+        policy = api.BackoffPolicy(max_retries=2, max_elapsed=10.0)
         assert policy.delay(2, self.error(), 0.0) is None
         error = self.error(LoopringRateLimitError)
         error.retry_after = 5.0
@@ -230,7 +230,7 @@ class TestRetryPolicy:
 
     def test_attempts_raise_the_error_when_done(self):
         clock = iter(range(100)).__next__
-        attempts = api.Attempts(api.RetryPolicy(max_retries=1), clock=clock)
+        attempts = api.Attempts(api.BackoffPolicy(max_retries=1), clock=clock)
         attempts.wait_after(self.error())
         with pytest.raises(LoopringServerError):
             attempts.wait_after(self.error())

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from airflow_provider_loopring.storage.confined import open_inside
-from airflow_provider_loopring.storage.objects import write_whole
+from airflow_provider_loopring.storage.files import write_whole
 
 log = logging.getLogger(__name__)
 

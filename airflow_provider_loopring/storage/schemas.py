@@ -46,7 +46,7 @@ def _columns(*specs: tuple[str, str, str]) -> tuple[Column, ...]:
 _SNAPSHOT = Column("snapshot_date", "date", (), nullable=False)
 _EXTRA = Column("extra", "json")
 
-BALANCES = (
+BALANCE_COLUMNS = (
     _SNAPSHOT,
     *_columns(
         ("accountId", "int64", ""),
@@ -75,7 +75,7 @@ BALANCES = (
     _EXTRA,
 )
 
-COLLECTIONS = (
+COLLECTION_COLUMNS = (
     _SNAPSHOT,
     *_columns(
         ("accountId", "int64", ""),
@@ -103,7 +103,7 @@ COLLECTIONS = (
     _EXTRA,
 )
 
-CHANGES = (
+CHANGE_COLUMNS = (
     _SNAPSHOT,
     *_columns(
         ("accountId", "int64", ""),
@@ -120,9 +120,9 @@ CHANGES = (
 )
 
 SCHEMAS: dict[str, tuple[Column, ...]] = {
-    "balances": BALANCES,
-    "collections": COLLECTIONS,
-    "changes": CHANGES,
+    "balances": BALANCE_COLUMNS,
+    "collections": COLLECTION_COLUMNS,
+    "changes": CHANGE_COLUMNS,
 }
 
 

@@ -29,7 +29,7 @@ from airflow_provider_loopring.storage.confined import (
     open_inside,
     unlink_link,
 )
-from airflow_provider_loopring.storage.objects import write_whole
+from airflow_provider_loopring.storage.files import write_whole
 
 MANIFEST = "_manifest.json"
 VERSION = 1

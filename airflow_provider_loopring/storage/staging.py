@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, TypeGuard
+from typing import IO, Any, Protocol, TypeGuard
 
 from airflow_provider_loopring.storage.confined import (
     UntrustedError,
@@ -34,7 +34,7 @@ from airflow_provider_loopring.storage.confined import (
     open_inside,
     unlink_link,
 )
-from airflow_provider_loopring.storage.objects import (
+from airflow_provider_loopring.storage.files import (
     COPY_CHUNK,
     UPLOAD_BLOCK,
     FilePart,
@@ -43,10 +43,22 @@ from airflow_provider_loopring.storage.objects import (
     write_whole,
 )
 
-if TYPE_CHECKING:
-    from airflow_provider_loopring.storage.objects import ObjectStorageWriter
-
 log = logging.getLogger(__name__)
+
+
+class StagingWriter(Protocol):
+    """What checkpoints need of the writer they save for (an ``ObjectStorageWriter``)."""
+
+    folder: str  # the target's folder
+    staging_root: str  # where every task's checkpoints of this target live
+
+    @property
+    def fs(self) -> Any:
+        """The target's filesystem."""
+
+    def new_part(self) -> FilePart:
+        """A new, empty local part."""
+
 
 VERSION = 1
 _MANIFEST = re.compile(r"checkpoint-(\d{6})\.json")
@@ -97,7 +109,7 @@ class Checkpoints:
     """
 
     def __init__(
-        self, writer: ObjectStorageWriter, folder: str, fingerprint: str, interval: float
+        self, writer: StagingWriter, folder: str, fingerprint: str, interval: float
     ) -> None:
         self.writer = writer
         self.folder = folder

@@ -24,7 +24,7 @@ from airflow_provider_loopring.hooks.loopring import LoopringHook
 from airflow_provider_loopring.testing import Fault
 from tests.conftest import connection_json
 
-FAST = api.RetryPolicy(max_retries=3, backoff=0.01, max_backoff=0.05)
+FAST = api.BackoffPolicy(max_retries=3, backoff=0.01, max_backoff=0.05)
 BALANCES = api.NFT_BALANCES.path
 
 
@@ -38,7 +38,7 @@ def use_connection(monkeypatch, url, key, **extra):
 
 @pytest.fixture
 def hook(sandbox):
-    return LoopringHook(retry_policy=FAST)
+    return LoopringHook(backoff=FAST)
 
 
 @pytest.fixture
@@ -148,7 +148,7 @@ class TestErrors:
         key = "WrongKey" + "x" * 56
         use_connection(monkeypatch, sandbox.url, key)
         with pytest.raises(LoopringAuthError) as caught:
-            LoopringHook(retry_policy=FAST).get_nft_balances(account_id=account["accountId"])
+            LoopringHook(backoff=FAST).get_nft_balances(account_id=account["accountId"])
         assert caught.value.code == 104002
         assert "Check the API key" in str(caught.value)
         assert key not in str(caught.value) and key not in repr(caught.value)
@@ -212,7 +212,7 @@ class TestErrors:
     def test_a_slow_response_times_out_and_is_retried(self, sandbox, monkeypatch, account):
         use_connection(monkeypatch, sandbox.url, sandbox.api_key, timeout=0.2)
         sandbox.add_fault(Fault("delay", seconds=1.0, path=BALANCES))
-        page = LoopringHook(retry_policy=FAST).get_nft_balances(account_id=account["accountId"])
+        page = LoopringHook(backoff=FAST).get_nft_balances(account_id=account["accountId"])
         assert page.items
         assert len(api_requests(sandbox)) == 2
 
@@ -290,7 +290,7 @@ class TestValidationSendsNothing:
 
 class TestSecretHygiene:
     def test_key_in_no_log_exception_or_repr(self, sandbox, caplog, capsys, account):
-        hook = LoopringHook(retry_policy=FAST)
+        hook = LoopringHook(backoff=FAST)
         sandbox.add_fault(Fault("status", status=503, path=BALANCES))
         sandbox.add_fault(
             Fault("status", status=404, times=None, path=api.COLLECTION_BALANCES.path)

@@ -29,8 +29,8 @@ from tests.hooks.test_loopring import busiest_second_of_25_calls
 from tests.redis_server import RedisServer, free_port
 
 BALANCES = api.NFT_BALANCES.path
-FAST = api.RetryPolicy(max_retries=3, backoff=0.01, max_backoff=0.05)
-PATIENT = api.RetryPolicy(max_retries=20, backoff=0.1, max_backoff=0.3)
+FAST = api.BackoffPolicy(max_retries=3, backoff=0.01, max_backoff=0.05)
+PATIENT = api.BackoffPolicy(max_retries=20, backoff=0.1, max_backoff=0.3)
 RATE = 10.0
 
 
@@ -113,7 +113,7 @@ class TestOneBudgetForEveryone:
 
     def test_a_429_pauses_every_process(self, sandbox, shared, redis_server, account):
         sandbox.add_fault(Fault("status", status=429, retry_after=2, path=BALANCES))
-        hook = LoopringHook(retry_policy=FAST)
+        hook = LoopringHook(backoff=FAST)
         caller = threading.Thread(
             target=hook.get_nft_balances, kwargs={"account_id": account["accountId"]}
         )
@@ -132,7 +132,7 @@ class TestRedisDown:
     def test_no_token_no_request_and_an_error_naming_redis(self, sandbox, monkeypatch, account):
         port = free_port()  # nothing listens there
         shared = Shared(monkeypatch, sandbox, down_redis(port))
-        hook = LoopringHook(retry_policy=FAST)
+        hook = LoopringHook(backoff=FAST)
         with pytest.raises(LoopringRateBudgetError) as caught:
             hook.get_nft_balances(account_id=account["accountId"])
         message = str(caught.value)
@@ -144,7 +144,7 @@ class TestRedisDown:
 
     def test_the_async_path_fails_the_same_way(self, sandbox, monkeypatch, account):
         Shared(monkeypatch, sandbox, down_redis(free_port()))
-        hook = LoopringHook(retry_policy=FAST)
+        hook = LoopringHook(backoff=FAST)
 
         async def fetch():
             try:
@@ -161,7 +161,7 @@ class TestRedisDown:
     ):
         server = RedisServer(tmp_path / "late", password=REDIS_PASSWORD)
         Shared(monkeypatch, sandbox, server.connection_json())
-        hook = LoopringHook(retry_policy=PATIENT)
+        hook = LoopringHook(backoff=PATIENT)
         logged = Output(capsys)
         result: list = []
         caller = threading.Thread(
@@ -183,7 +183,7 @@ class TestRedisDown:
         wrong = redis_server.connection_json().replace(REDIS_PASSWORD, "Wrong" + REDIS_PASSWORD)
         Shared(monkeypatch, sandbox, wrong)
         with pytest.raises(LoopringRateBudgetError) as caught:
-            LoopringHook(retry_policy=FAST).get_nft_balances(account_id=account["accountId"])
+            LoopringHook(backoff=FAST).get_nft_balances(account_id=account["accountId"])
         assert REDIS_PASSWORD not in str(caught.value)
         assert sandbox.requests == []
 
@@ -240,7 +240,7 @@ class TestWhatRedisHolds:
         ten_years = (seconds + 10 * 365 * 86400) * 1_000_000 + micros
         client.set(KEY_PREFIX + shared.key, ten_years)
         with pytest.raises(LoopringRateBudgetError) as caught:
-            LoopringHook(retry_policy=FAST).get_nft_balances(account_id=1)
+            LoopringHook(backoff=FAST).get_nft_balances(account_id=1)
         message = str(caught.value)
         assert KEY_PREFIX + shared.key in message
         assert "over the 900 s a token may be waited for" in message
@@ -256,7 +256,7 @@ class TestWhatRedisHolds:
         client = redis.Redis(port=redis_server.port, password=REDIS_PASSWORD)
         client.hset(KEY_PREFIX + shared.key, "slot", "1")
         with pytest.raises(LoopringRateBudgetError) as caught:
-            LoopringHook(retry_policy=FAST).get_nft_balances(account_id=1)
+            LoopringHook(backoff=FAST).get_nft_balances(account_id=1)
         message = str(caught.value)
         assert "WRONGTYPE Operation against a key holding the wrong kind of value" in message
         assert "Check that Redis is up" not in message
@@ -284,7 +284,7 @@ class TestWhatRedisHolds:
         shared = Shared(monkeypatch, sandbox, json.dumps(other))
         try:
             with pytest.raises(LoopringInvalidParameterError) as caught:
-                LoopringHook(retry_policy=FAST).get_nft_balances(account_id=1)
+                LoopringHook(backoff=FAST).get_nft_balances(account_id=1)
             with pytest.raises(BlockingIOError):
                 listener.accept()  # nobody connected: no AUTH was sent
         finally:

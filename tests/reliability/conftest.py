@@ -78,21 +78,23 @@ def connect(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None
 
 
 @dataclass(frozen=True)
-class _FastRetryPolicy(api.RetryPolicy):
+class _FastBackoff(api.BackoffPolicy):
     """The default policy with short waits: the bounds under test are kept."""
 
     backoff: float = 0.01
     max_backoff: float = 0.05
 
 
-FAST = _FastRetryPolicy(max_retries=MAX_RETRIES)  # what the hook tests pass as retry_policy
+FAST = _FastBackoff(max_retries=MAX_RETRIES)  # what the hook tests pass as backoff
 
 
 @pytest.fixture
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tasks and triggers build their hook's policy from the connection (max_retries) and
     the defaults (backoff 0.5 s doubling): keep the bounds, shorten the waits."""
-    monkeypatch.setattr(api, "RetryPolicy", _FastRetryPolicy)
+    from airflow_provider_loopring.hooks import _client
+
+    monkeypatch.setattr(_client, "BackoffPolicy", _FastBackoff)
 
 
 @dataclass(frozen=True)
@@ -121,5 +123,5 @@ def account(sandbox: Any, connect: Callable[..., None]) -> Account:
     return Account(first["accountId"], first["owner"], items)
 
 
-def requests_to(sandbox: Any, path: str = api.NFT_BALANCES) -> list[Any]:
+def requests_to(sandbox: Any, path: str = api.NFT_BALANCES.path) -> list[Any]:
     return [record for record in sandbox.requests if record.path == path]

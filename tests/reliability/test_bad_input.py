@@ -135,7 +135,7 @@ def call(hook: LoopringHook, method: str, kwargs: dict[str, Any]) -> Any:
 
 @pytest.mark.parametrize(("method", "kwargs", "parameter"), hook_cells())
 def test_hook_method(method, kwargs, parameter, sandbox, connect):
-    hook = LoopringHook(retry_policy=FAST)
+    hook = LoopringHook(backoff=FAST)
     with pytest.raises(LoopringInvalidParameterError) as caught:
         call(hook, method, kwargs)
     assert caught.value.parameter == parameter
@@ -189,7 +189,7 @@ def test_hook_connection(change, parameter, sandbox, monkeypatch):
     conn = {**json.loads(connection_json(sandbox.url, sandbox.api_key)), **fields, "extra": extra}
     monkeypatch.setenv("AIRFLOW_CONN_LOOPRING_DEFAULT", json.dumps(conn))
     with pytest.raises(LoopringInvalidParameterError) as caught:
-        LoopringHook(retry_policy=FAST).get_nft_balances(account_id=1)
+        LoopringHook(backoff=FAST).get_nft_balances(account_id=1)
     assert caught.value.parameter == parameter
     assert sandbox.requests == []
     assert "LoopringKey" not in str(caught.value)  # a password is never quoted back
@@ -203,16 +203,16 @@ def test_an_undefined_connection_is_named_before_any_request(sandbox, connect):
     assert sandbox.requests == []
 
 
-RETRY_POLICY_ROWS: list[tuple[str, Callable[[], Any], str]] = [
-    ("retry-policy-wrong-type", lambda: "fast", "retry_policy"),
-    ("retry-policy-max-retries-negative", lambda: api.RetryPolicy(max_retries=-1), "max_retries"),
-    ("retry-policy-backoff-negative", lambda: api.RetryPolicy(backoff=-1), "backoff"),
-    ("retry-policy-max-backoff-negative", lambda: api.RetryPolicy(max_backoff=-1), "max_backoff"),
-    ("retry-policy-max-elapsed-negative", lambda: api.RetryPolicy(max_elapsed=-1), "max_elapsed"),
-    ("retry-policy-backoff-nan", lambda: api.RetryPolicy(backoff=float("nan")), "backoff"),
+BACKOFF_ROWS: list[tuple[str, Callable[[], Any], str]] = [
+    ("backoff-wrong-type", lambda: "fast", "backoff"),
+    ("backoff-max-retries-negative", lambda: api.BackoffPolicy(max_retries=-1), "max_retries"),
+    ("backoff-backoff-negative", lambda: api.BackoffPolicy(backoff=-1), "backoff"),
+    ("backoff-max-backoff-negative", lambda: api.BackoffPolicy(max_backoff=-1), "max_backoff"),
+    ("backoff-max-elapsed-negative", lambda: api.BackoffPolicy(max_elapsed=-1), "max_elapsed"),
+    ("backoff-backoff-nan", lambda: api.BackoffPolicy(backoff=float("nan")), "backoff"),
     (
-        "retry-policy-max-elapsed-inf",
-        lambda: api.RetryPolicy(max_elapsed=float("inf")),
+        "backoff-max-elapsed-inf",
+        lambda: api.BackoffPolicy(max_elapsed=float("inf")),
         "max_elapsed",
     ),
 ]
@@ -220,11 +220,11 @@ RETRY_POLICY_ROWS: list[tuple[str, Callable[[], Any], str]] = [
 
 @pytest.mark.parametrize(
     ("policy", "parameter"),
-    [pytest.param(policy, parameter, id=label) for label, policy, parameter in RETRY_POLICY_ROWS],
+    [pytest.param(policy, parameter, id=label) for label, policy, parameter in BACKOFF_ROWS],
 )
-def test_hook_retry_policy(policy, parameter, sandbox, connect):
+def test_hook_backoff(policy, parameter, sandbox, connect):
     with pytest.raises(LoopringInvalidParameterError) as caught:
-        LoopringHook(retry_policy=policy()).get_nft_balances(account_id=1)
+        LoopringHook(backoff=policy()).get_nft_balances(account_id=1)
     assert caught.value.parameter == parameter
     assert sandbox.requests == []
 
@@ -497,7 +497,7 @@ def _sensor_poke(**kwargs: Any) -> Any:
 DECISIONS: list[tuple[str, Callable[[], Any], str, str | None]] = [
     (
         "hook-nft-datas-empty-list",
-        lambda: LoopringHook(retry_policy=FAST).get_nft_balances(account_id=1, nft_datas=[]),
+        lambda: LoopringHook(backoff=FAST).get_nft_balances(account_id=1, nft_datas=[]),
         "nft_datas",
         EMPTY_FILTER,
     ),
@@ -510,7 +510,7 @@ DECISIONS: list[tuple[str, Callable[[], Any], str, str | None]] = [
     ("sensor-nft-datas-empty-list", lambda: _sensor_poke(nft_datas=[]), "nft_datas", EMPTY_FILTER),
     (
         "address-short-hex-rendered-natively",
-        lambda: LoopringHook(retry_policy=FAST).get_nft_balances(address=0x12),
+        lambda: LoopringHook(backoff=FAST).get_nft_balances(address=0x12),
         "address",
         NATIVE_HEX,
     ),

@@ -42,7 +42,7 @@ from airflow_provider_loopring.testing import Fault
 from tests.operators.conftest import leftover_parts
 from tests.reliability.conftest import FAST, KEY, SANDBOX, Account, requests_to
 
-BALANCES = api.NFT_BALANCES
+BALANCES = api.NFT_BALANCES.path
 FIRST_CHECK = 2  # the sensor's own check, before it defers: two pages
 IMPORTS = """
 from airflow_provider_loopring.operators.loopring import LoopringNftBalancesOperator
@@ -496,7 +496,7 @@ def as_watched(items: Items) -> Items:
 @pytest.mark.parametrize("case", cells(CASES))
 def test_hook(case, sandbox, account, connect):
     inject(case, sandbox, account, connect)
-    hook = LoopringHook(retry_policy=FAST)
+    hook = LoopringHook(backoff=FAST)
     read = lambda: [b.to_dict() for b in hook.iter_nft_balances(account_id=account.account_id)]  # noqa: E731
     if case.error is None:
         assert_served(read(), case.served(account), case)
@@ -591,7 +591,7 @@ def test_close_stops_a_request_in_flight(sandbox, account, connect):
     """A worker mid-request stops at once when its hook is closed, well before the deadline."""
     connect(timeout=600)
     sandbox.add_fault(Fault("drip", path=BALANCES, seconds=0.05, times=None))
-    hook = LoopringHook(retry_policy=FAST)
+    hook = LoopringHook(backoff=FAST)
     outcome: list[BaseException] = []
 
     def read() -> None:

@@ -161,9 +161,9 @@ def test_the_connection_password_is_masked_in_task_logs(sandbox, run_dag, monkey
 @pytest.mark.parametrize(
     "fault",
     [
-        Fault("status", path=api.NFT_BALANCES, status=503, times=None),
-        Fault("error_envelope", path=api.NFT_BALANCES, code=104002, message="invalid apiKey"),
-        Fault("reset", path=api.NFT_BALANCES, times=None),
+        Fault("status", path=api.NFT_BALANCES.path, status=503, times=None),
+        Fault("error_envelope", path=api.NFT_BALANCES.path, code=104002, message="invalid apiKey"),
+        Fault("reset", path=api.NFT_BALANCES.path, times=None),
     ],
     ids=["5xx", "auth-error", "reset"],
 )
@@ -171,7 +171,7 @@ def test_exceptions_do_not_carry_the_key(fault, sandbox, connect, account):
     """Sync and async, including every chained cause and the formatted traceback."""
     sandbox.add_fault(fault)
     sandbox.add_fault(fault)  # once more for the async read
-    hook = LoopringHook(retry_policy=FAST)
+    hook = LoopringHook(backoff=FAST)
 
     async def read_async() -> Any:
         try:
@@ -188,7 +188,7 @@ def test_exceptions_do_not_carry_the_key(fault, sandbox, connect, account):
         # Nothing hidden behind it either: a transport's exception holds the request's headers.
         assert (error.__cause__, error.__context__) == (None, None)
         texts = [str(error), repr(error), "".join(traceback.format_exception(error))]
-        assert api.NFT_BALANCES in str(error)
+        assert api.NFT_BALANCES.path in str(error)
         assert not [text for text in texts if KEY in text]
     assert KEY not in repr(hook) + repr(hook.settings) + str(vars(hook))
 
@@ -268,7 +268,7 @@ def test_a_key_read_with_surrounding_whitespace_is_stripped(
 ):
     """A secret read from a file ends in a newline: the key is sent without it."""
     monkeypatch.setenv("AIRFLOW_CONN_LOOPRING_DEFAULT", connection_json(sandbox.url, password))
-    hook = LoopringHook(retry_policy=FAST)
+    hook = LoopringHook(backoff=FAST)
 
     async def read_async() -> Any:
         try:
@@ -288,7 +288,7 @@ def test_a_key_with_whitespace_inside_is_refused_without_showing_it(sandbox, mon
     key = KEY[:20] + "\n" + KEY[20:]
     monkeypatch.setenv("AIRFLOW_CONN_LOOPRING_DEFAULT", connection_json(sandbox.url, key))
     with pytest.raises(LoopringInvalidParameterError, match="not shown") as caught:
-        LoopringHook(retry_policy=FAST).get_nft_balances(account_id=1)
+        LoopringHook(backoff=FAST).get_nft_balances(account_id=1)
     shown = str(caught.value) + repr(caught.value)
     assert KEY[:20] not in shown and KEY[20:] not in shown
     assert sandbox.requests == []
@@ -305,7 +305,7 @@ def test_environment_proxies_never_see_a_plain_http_request(
         monkeypatch.setenv(name, f"http://127.0.0.2:{proxy.server_port}")
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
-    hook = LoopringHook(retry_policy=FAST)
+    hook = LoopringHook(backoff=FAST)
 
     async def read_async() -> Any:
         try:
@@ -376,7 +376,7 @@ def redirect_elsewhere(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str | N
 
 @pytest.mark.parametrize("transport", ["sync", "async"])
 def test_a_redirect_does_not_take_the_key_to_another_host(transport, redirect_elsewhere):
-    hook = LoopringHook(retry_policy=FAST)
+    hook = LoopringHook(backoff=FAST)
 
     async def read_async() -> Any:
         try:
