@@ -17,78 +17,142 @@ state of its own beyond what its objects hold (the process's rate budgets live w
 
 No socket, no sleeping, and no Airflow import of its own: the errors it raises are the
 package's exceptions, which derive from Airflow's so that tasks fail and retry as Airflow
-expects. Standard library only, so DAG files may import it at parse time.
+expects. Standard library only. The names below are imported on first use (PEP 562), so a DAG file
+that imports one module of the core (``_core.settings``) does not load them all.
 """
 
-from airflow_provider_loopring._core.endpoints import (
-    ACCOUNT,
-    COLLECTION_BALANCES,
-    NFT_BALANCES,
-    AccountQuery,
-    ApiRequest,
-    CollectionsQuery,
-    Endpoint,
-    NftBalancesQuery,
-    Param,
-    account_request,
-    collections_request,
-    nft_balances_request,
-)
-from airflow_provider_loopring._core.paging import (
-    DEFAULT_MAX_PAGES,
-    PageCallback,
-    Pager,
-    PageReader,
-    check_page,
-    unique,
-)
-from airflow_provider_loopring._core.ratelimit import (
-    TokenBucket,
-)
-from airflow_provider_loopring._core.responses import (
-    ACCEPT_ENCODING,
-    CHUNK,
-    ResponseBody,
-    bad_body,
-    bad_shape,
-    error_for,
-    parse_model,
-    parse_response,
-    parse_retry_after,
-    transport_failure,
-)
-from airflow_provider_loopring._core.retry import (
-    Attempts,
-    BackoffPolicy,
-)
-from airflow_provider_loopring._core.settings import (
-    DEFAULT_CONN_ID,
-    DEFAULT_HOST,
-    DEFAULT_MAX_RESPONSE_BYTES,
-    ConnectionSettings,
-    base_url,
-    check_api_key,
-    connection_settings,
-)
-from airflow_provider_loopring._core.validation import (
-    DIGITS,
-    MAX_ID,
-    MAX_LIMIT,
-    check_account_id,
-    check_address,
-    check_collection_id,
-    check_filter,
-    check_flag,
-    check_limit,
-    check_list,
-    check_max_pages,
-    check_nft_data,
-    check_offset,
-    check_selector,
-    check_token_id,
-    finite,
-)
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow_provider_loopring._core.endpoints import (
+        ACCOUNT,
+        COLLECTION_BALANCES,
+        NFT_BALANCES,
+        AccountQuery,
+        ApiRequest,
+        CollectionsQuery,
+        Endpoint,
+        NftBalancesQuery,
+        Param,
+        account_request,
+        collections_request,
+        nft_balances_request,
+    )
+    from airflow_provider_loopring._core.paging import (
+        PageCallback,
+        Pager,
+        PageReader,
+        check_page,
+        unique,
+    )
+    from airflow_provider_loopring._core.ratelimit import (
+        TokenBucket,
+    )
+    from airflow_provider_loopring._core.responses import (
+        ACCEPT_ENCODING,
+        CHUNK,
+        ResponseBody,
+        bad_body,
+        bad_shape,
+        error_for,
+        parse_model,
+        parse_response,
+        parse_retry_after,
+        transport_failure,
+    )
+    from airflow_provider_loopring._core.retry import (
+        Attempts,
+        BackoffPolicy,
+    )
+    from airflow_provider_loopring._core.settings import (
+        DEFAULT_CONN_ID,
+        DEFAULT_HOST,
+        DEFAULT_MAX_PAGES,
+        DEFAULT_MAX_RESPONSE_BYTES,
+        ConnectionSettings,
+        base_url,
+        check_api_key,
+        connection_settings,
+    )
+    from airflow_provider_loopring._core.validation import (
+        DIGITS,
+        MAX_ID,
+        MAX_LIMIT,
+        check_account_id,
+        check_address,
+        check_collection_id,
+        check_filter,
+        check_flag,
+        check_limit,
+        check_list,
+        check_max_pages,
+        check_nft_data,
+        check_offset,
+        check_selector,
+        check_token_id,
+        finite,
+    )
+
+# Each public name and the module that defines it.
+_EXPORTS = {
+    "ACCOUNT": "endpoints",
+    "COLLECTION_BALANCES": "endpoints",
+    "NFT_BALANCES": "endpoints",
+    "AccountQuery": "endpoints",
+    "ApiRequest": "endpoints",
+    "CollectionsQuery": "endpoints",
+    "Endpoint": "endpoints",
+    "NftBalancesQuery": "endpoints",
+    "Param": "endpoints",
+    "account_request": "endpoints",
+    "collections_request": "endpoints",
+    "nft_balances_request": "endpoints",
+    "DEFAULT_MAX_PAGES": "settings",
+    "PageCallback": "paging",
+    "Pager": "paging",
+    "PageReader": "paging",
+    "check_page": "paging",
+    "unique": "paging",
+    "TokenBucket": "ratelimit",
+    "ACCEPT_ENCODING": "responses",
+    "CHUNK": "responses",
+    "ResponseBody": "responses",
+    "bad_body": "responses",
+    "bad_shape": "responses",
+    "error_for": "responses",
+    "parse_model": "responses",
+    "parse_response": "responses",
+    "parse_retry_after": "responses",
+    "transport_failure": "responses",
+    "Attempts": "retry",
+    "BackoffPolicy": "retry",
+    "DEFAULT_CONN_ID": "settings",
+    "DEFAULT_HOST": "settings",
+    "DEFAULT_MAX_RESPONSE_BYTES": "settings",
+    "ConnectionSettings": "settings",
+    "base_url": "settings",
+    "check_api_key": "settings",
+    "connection_settings": "settings",
+    "DIGITS": "validation",
+    "MAX_ID": "validation",
+    "MAX_LIMIT": "validation",
+    "check_account_id": "validation",
+    "check_address": "validation",
+    "check_collection_id": "validation",
+    "check_filter": "validation",
+    "check_flag": "validation",
+    "check_limit": "validation",
+    "check_list": "validation",
+    "check_max_pages": "validation",
+    "check_nft_data": "validation",
+    "check_offset": "validation",
+    "check_selector": "validation",
+    "check_token_id": "validation",
+    "finite": "validation",
+}
 __all__ = [
     "ACCEPT_ENCODING",
     "ACCOUNT",
@@ -148,7 +212,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    """``RetryPolicy``, the HTTP backoff's old name, for one release (0.2: ``BackoffPolicy``)."""
+    """A public name, imported from its module on first use; ``RetryPolicy`` for one release."""
     if name == "RetryPolicy":
         import warnings
 
@@ -158,5 +222,11 @@ def __getattr__(name: str) -> object:
             DeprecationWarning,
             stacklevel=2,
         )
-        return BackoffPolicy
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        name = "BackoffPolicy"
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    if name in _EXPORTS:
+        globals()[name] = value
+    return value

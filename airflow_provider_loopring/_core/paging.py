@@ -15,6 +15,7 @@ from airflow_provider_loopring._core.responses import (
     bad_shape,
     parse_model,
 )
+from airflow_provider_loopring._core.settings import DEFAULT_MAX_PAGES
 from airflow_provider_loopring.exceptions import (
     LoopringBadResponseError,
 )
@@ -23,9 +24,6 @@ T = TypeVar("T")
 #: Called with the pager after each page, before its items are handed out (progress; raising
 #: there stops the listing before the next request).
 PageCallback = Callable[["Pager[Any]"], None]
-
-
-DEFAULT_MAX_PAGES = 10_000  # 500,000 NFTs at 50 a page: far past any real account
 
 
 def check_page(

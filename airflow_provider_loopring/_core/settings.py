@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_loopring._core.paging import DEFAULT_MAX_PAGES
 from airflow_provider_loopring._core.validation import (
     DIGITS,
     finite,
@@ -18,6 +17,7 @@ from airflow_provider_loopring.exceptions import (
 )
 
 # The Airflow connection every hook, operator, sensor and trigger uses unless told otherwise.
+DEFAULT_MAX_PAGES = 10_000  # 500,000 NFTs at 50 a page: far past any real account
 DEFAULT_CONN_ID = "loopring_default"
 DEFAULT_HOST = "https://api3.loopring.io"
 
