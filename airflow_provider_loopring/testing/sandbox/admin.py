@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from airflow_provider_loopring.testing.sandbox.controls import SandboxControls
 from airflow_provider_loopring.testing.sandbox.faults import Fault
 from airflow_provider_loopring.testing.sandbox.wire import Request, Response, json_response
 
-if TYPE_CHECKING:
-    from airflow_provider_loopring.testing.sandbox.app import LoopringSandbox
-
-Route = Callable[["LoopringSandbox", dict[str, str], Any], Any]
+Route = Callable[[SandboxControls, dict[str, str], Any], Any]
 
 
-def handle(sandbox: LoopringSandbox, request: Request) -> Response:
+def handle(sandbox: SandboxControls, request: Request) -> Response:
     """Run one admin request; a bad one gets 400 `{"error": "..."}`.
 
     :param sandbox: the sandbox to read or change.
@@ -37,7 +35,7 @@ def handle(sandbox: LoopringSandbox, request: Request) -> Response:
         return json_response(400, {"error": f"{type(exc).__name__}: {exc}"})
 
 
-def _info(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _info(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     return {
         "url": sandbox.url,
         "apiKey": sandbox.api_key,
@@ -46,7 +44,7 @@ def _info(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
     }
 
 
-def _accounts(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _accounts(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     return {"accounts": sandbox.accounts}
 
 
@@ -54,31 +52,31 @@ def _non_zero(query: dict[str, str], default: bool) -> bool:
     return query.get("nonZero", str(default)).lower() == "true"
 
 
-def _balances(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _balances(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     account_id = int(query["accountId"])
     metadata = query.get("metadata", "true").lower() == "true"
     return {"balances": sandbox.balances(account_id, _non_zero(query, False), metadata)}
 
 
-def _collections(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _collections(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     account_id = int(query["accountId"])
     return {"collections": sandbox.collections(account_id, _non_zero(query, True))}
 
 
-def _requests(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _requests(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     return {"requests": [record.to_dict() for record in sandbox.requests]}
 
 
-def _clear_requests(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _clear_requests(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     sandbox.clear_requests()
     return {"ok": True}
 
 
-def _faults(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _faults(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     return {"faults": [fault.to_dict() for fault in sandbox.faults]}
 
 
-def _add_faults(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _add_faults(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     """Body: one fault object, or a list of them (no "transform": it cannot travel)."""
     faults = [
         Fault.from_dict(item) for item in (payload if isinstance(payload, list) else [payload])
@@ -88,12 +86,12 @@ def _add_faults(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -
     return {"added": len(faults)}
 
 
-def _clear_faults(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _clear_faults(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     sandbox.clear_faults()
     return {"ok": True}
 
 
-def _status(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _status(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     """Body: {"nftData"|"collectionId": .., "status": ..} or {.., "statuses": [..], "every": n}."""
     if "statuses" in payload:
         every = int(payload.get("every", 1))
@@ -110,13 +108,13 @@ def _status(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> An
     return {"ok": True}
 
 
-def _balance(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _balance(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     """Body: {"accountId": .., "nftData": .., "total": "<decimal string>"}."""
     sandbox.set_balance(int(payload["accountId"]), payload["nftData"], payload["total"])
     return {"ok": True}
 
 
-def _settings(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _settings(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     """Body: {"latency": seconds} and/or {"rateLimit": requests per second or null}."""
     if "latency" in payload:
         sandbox.set_latency(float(payload["latency"]))
@@ -126,7 +124,7 @@ def _settings(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> 
     return {"latency": sandbox.latency, "rateLimit": sandbox.rate_limit}
 
 
-def _reset(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _reset(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     sandbox.reset()
     return {"ok": True}
 

@@ -186,8 +186,8 @@ class Dataset:
 
         :param nft_data: the NFT's ``nftData``, lowercase.
         """
+        place = self.seeded.find_nft(nft_data)  # may wait for the index: not under the lock
         with self.lock:
-            place = self.seeded.find_nft(nft_data)
             ids = (
                 []
                 if place is None

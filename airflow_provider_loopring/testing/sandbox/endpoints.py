@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_loopring.testing.sandbox.dataset import Dataset, is_zero, without_metadata
+from airflow_provider_loopring.testing.sandbox.dataset import is_zero, without_metadata
+from airflow_provider_loopring.testing.sandbox.ledger import Ledger
 
 MAX_LIMIT = 50
 DEFAULT_LIMIT = 20
@@ -55,7 +56,7 @@ class ApiResult:
 
 
 def handle(
-    dataset: Dataset,
+    dataset: Ledger,
     api_key: str,
     method: str,
     path: str,
@@ -146,7 +147,7 @@ def _found(account: dict[str, Any] | None) -> dict[str, Any]:
 # -- endpoints --
 
 
-def account(dataset: Dataset, query: dict[str, str]) -> ApiResult:
+def account(dataset: Ledger, query: dict[str, str]) -> ApiResult:
     """GET /api/v3/account?owner=0x..|accountId=N (no key needed).
 
     :param dataset: the data to answer from.
@@ -161,7 +162,7 @@ def account(dataset: Dataset, query: dict[str, str]) -> ApiResult:
     return ApiResult(200, _found(found))
 
 
-def nft_balances(dataset: Dataset, query: dict[str, str]) -> ApiResult:
+def nft_balances(dataset: Ledger, query: dict[str, str]) -> ApiResult:
     """GET /api/v3/user/nft/balances: one page of an account's NFT balances.
 
     :param dataset: the data to answer from.
@@ -201,7 +202,7 @@ def nft_balances(dataset: Dataset, query: dict[str, str]) -> ApiResult:
     )
 
 
-def collection_details(dataset: Dataset, query: dict[str, str]) -> ApiResult:
+def collection_details(dataset: Ledger, query: dict[str, str]) -> ApiResult:
     """GET /api/v3/user/collection/details: an account's NFTs grouped by collection.
 
     :param dataset: the data to answer from.
@@ -229,7 +230,7 @@ def collection_details(dataset: Dataset, query: dict[str, str]) -> ApiResult:
     )
 
 
-Endpoint = Callable[[Dataset, dict[str, str]], ApiResult]
+Endpoint = Callable[[Ledger, dict[str, str]], ApiResult]
 ENDPOINTS: dict[str, tuple[Endpoint, bool]] = {
     ACCOUNT_PATH: (account, False),
     BALANCES_PATH: (nft_balances, True),

@@ -225,7 +225,8 @@ class Seeded:
             if self._indexed.is_set():
                 return
             for start in range(0, self.size, INDEX_CHUNK):
-                nfts, owners = {}, {}
+                nfts: dict[str, tuple[int, int]] = {}
+                owners: dict[str, int] = {}
                 for index in range(start, min(start + INDEX_CHUNK, self.size)):
                     self._index_account(index, nfts, owners)
                 with self._lock:
