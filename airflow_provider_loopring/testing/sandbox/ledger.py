@@ -69,6 +69,7 @@ class Ledger(Chain):
             rng = random.Random(f"{self.seed}:live-mint:{serial}")
             identity = nft_identities(self.seed * 1_000_003 + serial, 0, 1)[0]
             nft = make_mint(rng, serial, account["owner"], collection, identity)
+            nft["originalAmount"] = count
             self.live_nfts[nft["nftData"]] = nft
             return self._mint_into(account, account, nft, count)
 
@@ -223,6 +224,7 @@ class Ledger(Chain):
                 nft = self.nft(key)
                 if nft is None:
                     nft = self._invent(account, key)
+                    nft["originalAmount"] = wanted - held
                 minter = self.account_by_owner(nft["minter"]) or account
                 self._mint_into(minter, account, nft, wanted - held)
 
@@ -238,3 +240,26 @@ class Ledger(Chain):
         nft["nftData"] = nft_data
         self.live_nfts[nft_data] = nft
         return nft
+
+    def collection_nfts(self, collection_id: int) -> list[tuple[dict[str, Any], int]]:
+        """Every NFT minted in a collection, with what its first mint made; seeded first.
+
+        :param collection_id: the collection's id.
+        """
+        seeded = self.seeded
+        found = []
+        position = seeded.collection_position(collection_id)
+        if position is not None:
+            index, per = divmod(position, seeded.per_account)
+            first = seeded.first_holdings(index)
+            mints = seeded.mints(index)
+            for k in seeded.minted_positions(index):
+                if k % seeded.per_account == per:
+                    found.append((mints[k], max(int(first[k][0]["total"]), 1)))
+        with self.lock:
+            found += [
+                (nft, nft["originalAmount"])
+                for nft in self.live_nfts.values()
+                if nft["collectionInfo"]["id"] == collection_id
+            ]
+        return found

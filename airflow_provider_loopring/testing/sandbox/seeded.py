@@ -54,6 +54,7 @@ class Seeded:
         self._mints: dict[int, list[dict[str, Any]]] = {}
         self._index: dict[str, tuple[int, int]] = {}
         self._owners: dict[str, int] = {}
+        self._addresses: dict[str, int] = {}  # collectionAddress: position
         self._indexed = threading.Event()
         self._indexing = threading.Lock()
 
@@ -213,6 +214,14 @@ class Seeded:
         self.build_index()
         return self._owners.get(owner)
 
+    def find_collection(self, collection_address: str) -> int | None:
+        """The position of the seeded collection at this ``collectionAddress``, or None.
+
+        :param collection_address: its ``collectionAddress``, lowercase.
+        """
+        self.build_index()
+        return self._addresses.get(collection_address)
+
     def build_index(self) -> None:
         """Index every seeded NFT by ``nftData`` and account by owner; once, in chunks.
 
@@ -227,15 +236,21 @@ class Seeded:
             for start in range(0, self.size, INDEX_CHUNK):
                 nfts: dict[str, tuple[int, int]] = {}
                 owners: dict[str, int] = {}
+                addresses: dict[str, int] = {}
                 for index in range(start, min(start + INDEX_CHUNK, self.size)):
-                    self._index_account(index, nfts, owners)
+                    self._index_account(index, nfts, owners, addresses)
                 with self._lock:
                     self._index.update(nfts)
                     self._owners.update(owners)
+                    self._addresses.update(addresses)
             self._indexed.set()
 
     def _index_account(
-        self, index: int, nfts: dict[str, tuple[int, int]], owners: dict[str, int]
+        self,
+        index: int,
+        nfts: dict[str, tuple[int, int]],
+        owners: dict[str, int],
+        addresses: dict[str, int],
     ) -> None:
         account = self._accounts.get(index)
         if account is None:
@@ -249,6 +264,7 @@ class Seeded:
                 position, account["owner"]
             )
             contracts.append((collection["nftType"], collection["contractAddress"]))
+            addresses[collection["collectionAddress"].lower()] = position
         ids = nft_identities(self.seed, index, self.nfts)
         for k in self.minted_positions(index):
             nft_type, contract = contracts[k % self.per_account]
