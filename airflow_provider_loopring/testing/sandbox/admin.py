@@ -114,6 +114,45 @@ def _balance(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> A
     return {"ok": True}
 
 
+def _ledger(name: str) -> Route:
+    """A route calling the sandbox's ledger mutation ``name`` with the body's arguments."""
+
+    def route(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
+        if not isinstance(payload, dict):
+            raise TypeError("the body must be a JSON object of the method's arguments")
+        return {"transaction": getattr(sandbox, name)(**payload)}
+
+    return route
+
+
+def _seal(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
+    return {"blockId": sandbox.seal_block()}
+
+
+def _simulate_day(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
+    """Body: {"change_rate": 0.01, "seed": null} (both optional)."""
+    return sandbox.simulate_day(**payload)
+
+
+def _locked(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
+    """Body: {"account_id": .., "nft_data": .., "amount": "<decimal string>"}."""
+    sandbox.set_locked(**payload)
+    return {"ok": True}
+
+
+def _pending(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
+    """Body: {"account_id": .., "nft_data": .., "withdraw"?: "..", "deposit"?: ".."}."""
+    sandbox.set_pending(**payload)
+    return {"ok": True}
+
+
+def _quirks(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
+    """Body: {"quirks": [names]}; GET: the quirks on."""
+    if payload:
+        sandbox.set_quirks(payload["quirks"])
+    return {"quirks": sandbox.quirks}
+
+
 def _settings(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     """Body: {"latency": seconds} and/or {"rateLimit": requests per second or null}."""
     if "latency" in payload:
@@ -143,4 +182,16 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/_sandbox/balance"): _balance,
     ("POST", "/_sandbox/settings"): _settings,
     ("POST", "/_sandbox/reset"): _reset,
+    # The ledger: bodies are the methods' keyword arguments (account_id, nft_data, ...).
+    ("POST", "/_sandbox/mint"): _ledger("mint"),
+    ("POST", "/_sandbox/transfer"): _ledger("transfer"),
+    ("POST", "/_sandbox/trade"): _ledger("trade"),
+    ("POST", "/_sandbox/withdraw"): _ledger("withdraw"),
+    ("POST", "/_sandbox/deposit"): _ledger("deposit"),
+    ("POST", "/_sandbox/seal"): _seal,
+    ("POST", "/_sandbox/simulate_day"): _simulate_day,
+    ("POST", "/_sandbox/locked"): _locked,
+    ("POST", "/_sandbox/pending"): _pending,
+    ("GET", "/_sandbox/quirks"): _quirks,
+    ("POST", "/_sandbox/quirks"): _quirks,
 }
