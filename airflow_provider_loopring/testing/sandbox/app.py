@@ -9,7 +9,8 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 
-from airflow_provider_loopring.testing.sandbox import admin, endpoints
+import airflow_provider_loopring.testing.sandbox.admin as admin
+import airflow_provider_loopring.testing.sandbox.endpoints as endpoints
 from airflow_provider_loopring.testing.sandbox.controls import SandboxControls
 from airflow_provider_loopring.testing.sandbox.faults import (
     DELIVERS_REAL_ANSWER,

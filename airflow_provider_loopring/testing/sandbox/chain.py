@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_loopring.testing.sandbox import txs
+import airflow_provider_loopring.testing.sandbox.txs as txs
 from airflow_provider_loopring.testing.sandbox.generate import (
     DEFAULT_SEED,
     EPOCH_MS,

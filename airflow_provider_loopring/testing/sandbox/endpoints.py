@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from airflow_provider_loopring.testing.sandbox import chain_views, history, nft_views
+import airflow_provider_loopring.testing.sandbox.chain_views as chain_views
+import airflow_provider_loopring.testing.sandbox.history as history
+import airflow_provider_loopring.testing.sandbox.nft_views as nft_views
 from airflow_provider_loopring.testing.sandbox.dataset import is_zero, without_metadata
 from airflow_provider_loopring.testing.sandbox.ledger import Ledger
 from airflow_provider_loopring.testing.sandbox.params import (

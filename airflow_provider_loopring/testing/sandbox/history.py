@@ -12,7 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from airflow_provider_loopring.testing.sandbox import txs
+import airflow_provider_loopring.testing.sandbox.txs as txs
 from airflow_provider_loopring.testing.sandbox.chain import Entry
 from airflow_provider_loopring.testing.sandbox.ledger import Ledger
 from airflow_provider_loopring.testing.sandbox.params import (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from airflow_provider_loopring.testing.sandbox import txs
+import airflow_provider_loopring.testing.sandbox.txs as txs
 from airflow_provider_loopring.testing.sandbox.chain import Chain
 from airflow_provider_loopring.testing.sandbox.dataset import BURN_ACCOUNT_ID
 from airflow_provider_loopring.testing.sandbox.generate import make_mint, nft_identities

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from airflow_provider_loopring.testing.sandbox import txs
+import airflow_provider_loopring.testing.sandbox.txs as txs
 from airflow_provider_loopring.testing.sandbox.ledger import Ledger
 
 DAY_BLOCK = 100  # transactions per block when the ledger has no block_size
