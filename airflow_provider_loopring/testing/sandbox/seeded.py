@@ -131,10 +131,10 @@ class Seeded:
         """
         return (index + 1) % self.size
 
-    def is_shared(self, index: int, position: int) -> bool:
-        """Whether slot ``position`` of account ``index`` holds its neighbour's NFT.
+    def is_shared(self, position: int) -> bool:
+        """Whether slot ``position`` of every account holds its neighbour's NFT (the same
+        slots in every account, so that an NFT's holders follow from where it was minted).
 
-        :param index: an account's position.
         :param position: a slot, from 0.
         """
         return self.size > 1 and position % SHARED_EVERY == SHARED_EVERY - 1
@@ -171,7 +171,7 @@ class Seeded:
         own, neighbour = self.mints(index), self.neighbour(index)
         rows = []
         for k in range(self.nfts):
-            minter = neighbour if self.is_shared(index, k) else index
+            minter = neighbour if self.is_shared(k) else index
             mint = self.mints(neighbour)[k - 1] if minter != index else own[k]
             row_id = index * self.nfts + k + 1
             rows.append((make_balance(rng, row_id, account_id, k, mint), minter))
@@ -182,7 +182,7 @@ class Seeded:
 
         :param index: the minting account's position.
         """
-        return [k for k in range(self.nfts) if not self.is_shared(index, k)]
+        return [k for k in range(self.nfts) if not self.is_shared(k)]
 
     def holders_of(self, index: int, position: int) -> list[int]:
         """The accounts the first blocks mint NFT (``index``, ``position``) into.
@@ -191,8 +191,8 @@ class Seeded:
         :param position: the NFT's position among its mints.
         """
         holders = [index]
-        shared_by = (index - 1) % self.size
-        if self.size > 1 and self.is_shared(shared_by, position + 1) and position + 1 < self.nfts:
+        shared_by = (index - 1) % self.size  # the account whose neighbour ``index`` is
+        if self.is_shared(position + 1) and position + 1 < self.nfts:
             holders.append(shared_by)
         return holders
 
