@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from airflow_provider_loopring.testing.sandbox.generate import (
@@ -81,13 +83,22 @@ class Dataset:
         self.live_holders: dict[str, set[int]] = {}
         self._next_row = FIRST_LIVE_ROW
 
+    @contextmanager
+    def indexed_lock(self) -> Iterator[None]:
+        """The lock, taken once the index by ``nftData`` and owner is built: whoever waits
+        for the index must not hold the lock that every request takes."""
+        self.seeded.build_index()
+        with self.lock:
+            yield
+
     # -- accounts --
 
     @property
     def accounts(self) -> list[dict[str, Any]]:
         """Every account, seeded then opened later (not the burn account); live dicts."""
         seeded = [self.seeded.account(index) for index in range(self.seeded.size)]
-        later = [a for i, a in self._opened.items() if i != BURN_ACCOUNT_ID]
+        with self.lock:
+            later = [a for i, a in self._opened.items() if i != BURN_ACCOUNT_ID]
         return seeded + later
 
     def account(self, account_id: int) -> dict[str, Any] | None:

@@ -26,6 +26,16 @@ from airflow_provider_loopring.testing.sandbox.params import (
 )
 
 ACCOUNT_PATH = "/api/v3/account"
+# Endpoints that look NFTs up by nftData: they need the index, which a request for one
+# account's balances must never wait for.
+INDEXED = frozenset(
+    {
+        "/api/v3/nft/info/nftHolders",
+        "/api/v3/nft/info/nfts",
+        "/api/v3/nft/public/collection",
+        "/api/v3/user/nft/transactions",
+    }
+)
 BALANCES_PATH = "/api/v3/user/nft/balances"
 COLLECTIONS_PATH = "/api/v3/user/collection/details"
 
@@ -56,7 +66,14 @@ def handle(
         func, needs_key = endpoint
         if needs_key:
             check_key(headers.get("x-api-key"), api_key)
-        return func(dataset, query)
+        if path in INDEXED or (
+            path in (ACCOUNT_PATH, BALANCES_PATH) and not query.get("accountId")
+        ):
+            dataset.seeded.build_index()  # before the lock: see Dataset.indexed_lock
+        # Under the lock: a mutation from another thread never shows half done. The body's
+        # lists are the endpoint's own, so it is encoded after the lock is let go.
+        with dataset.lock:
+            return func(dataset, query)
     except ApiError as exc:
         body = {"resultInfo": {"code": exc.code, "message": exc.message}}
         return ApiResult(exc.status, body)

@@ -103,7 +103,7 @@ class Ledger(Chain):
         :return: the Transfer as the ledger holds it.
         """
         count = amount_of(amount)
-        with self.lock:
+        with self.indexed_lock():
             sender = self._account(from_account_id)
             nft = self._known_nft(nft_data)
             to = self._account(to_account_id)
@@ -131,7 +131,7 @@ class Ledger(Chain):
         :return: the SpotTrade as the ledger holds it.
         """
         count, wei = amount_of(amount), txs.price_wei(price)
-        with self.lock:
+        with self.indexed_lock():
             seller, buyer = self._account(seller_account_id), self._account(buyer_account_id)
             if seller is buyer:
                 raise ValueError("an account cannot trade with itself")
@@ -150,7 +150,7 @@ class Ledger(Chain):
         :return: the Withdraw as the ledger holds it.
         """
         count = amount_of(amount)
-        with self.lock:
+        with self.indexed_lock():
             account = self._account(account_id)
             row = self.debit(account["accountId"], self._known_nft(nft_data)["nftData"], count)
             token = {"tokenId": row["tokenId"], "nftData": row["nftData"], "amount": str(count)}
@@ -166,7 +166,7 @@ class Ledger(Chain):
         :return: the Deposit as the ledger holds it.
         """
         count = amount_of(amount)
-        with self.lock:
+        with self.indexed_lock():
             account = self._account(account_id)
             row = self.credit(account["accountId"], self._known_nft(nft_data), count)
             token = {"tokenId": row["tokenId"], "nftData": row["nftData"], "amount": str(count)}
@@ -210,7 +210,7 @@ class Ledger(Chain):
         """
         if not (isinstance(total, str) and total.isascii() and total.isdigit()):
             raise ValueError(f"total must be a decimal string, got {total!r}")
-        with self.lock:
+        with self.indexed_lock():
             account = self._account(account_id)
             key = nft_data.lower()
             row = self.row(account_id, key)

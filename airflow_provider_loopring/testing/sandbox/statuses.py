@@ -85,7 +85,7 @@ class Statuses(Dataset):
         :param status: the status; any string.
         :raises KeyError: no such NFT.
         """
-        with self.lock:
+        with self.indexed_lock():
             nft = self.nft(nft_data)
             if nft is None:
                 raise KeyError(f"no NFT with nftData {nft_data}")
