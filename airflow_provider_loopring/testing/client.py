@@ -100,6 +100,137 @@ class SandboxClient:
         payload = {"accountId": account_id, "nftData": nft_data, "total": total}
         self._call("POST", "balance", payload)
 
+    def _transaction(self, route: str, **arguments: Any) -> dict[str, Any]:
+        return dict(self._call("POST", route, arguments)["transaction"])
+
+    def mint(
+        self, account_id: int, amount: str = "1", collection_id: int | None = None
+    ) -> dict[str, Any]:
+        """Mint a new NFT into the account; the NftMint (``nftToken.nftData``: the NFT).
+
+        :param account_id: the minter, who receives it.
+        :param amount: how many, a decimal string.
+        :param collection_id: its collection; None: the account's first.
+        """
+        return self._transaction(
+            "mint", account_id=account_id, amount=amount, collection_id=collection_id
+        )
+
+    def transfer(
+        self, from_account_id: int, to_account_id: int | str, nft_data: str, amount: str = "1"
+    ) -> dict[str, Any]:
+        """Transfer an NFT (to an address with no account: opening one); the Transfer.
+
+        :param from_account_id: the sender.
+        :param to_account_id: the receiver's account id, or an address.
+        :param nft_data: the NFT's ``nftData``.
+        :param amount: how many, a decimal string.
+        """
+        return self._transaction(
+            "transfer",
+            from_account_id=from_account_id,
+            to_account_id=to_account_id,
+            nft_data=nft_data,
+            amount=amount,
+        )
+
+    def trade(
+        self,
+        seller_account_id: int,
+        buyer_account_id: int,
+        nft_data: str,
+        amount: str = "1",
+        price: str = "0.01",
+    ) -> dict[str, Any]:
+        """Sell an NFT for ``price`` ETH; the SpotTrade.
+
+        :param seller_account_id: the seller.
+        :param buyer_account_id: the buyer.
+        :param nft_data: the NFT's ``nftData``.
+        :param amount: how many, a decimal string.
+        :param price: the price in ETH, a decimal string.
+        """
+        return self._transaction(
+            "trade",
+            seller_account_id=seller_account_id,
+            buyer_account_id=buyer_account_id,
+            nft_data=nft_data,
+            amount=amount,
+            price=price,
+        )
+
+    def withdraw(self, account_id: int, nft_data: str, amount: str = "1") -> dict[str, Any]:
+        """Withdraw an NFT to L1; the Withdraw.
+
+        :param account_id: the account.
+        :param nft_data: the NFT's ``nftData``.
+        :param amount: how many, a decimal string.
+        """
+        return self._transaction(
+            "withdraw", account_id=account_id, nft_data=nft_data, amount=amount
+        )
+
+    def deposit(self, account_id: int, nft_data: str, amount: str = "1") -> dict[str, Any]:
+        """Deposit an NFT from L1; the Deposit.
+
+        :param account_id: the account.
+        :param nft_data: the NFT's ``nftData``.
+        :param amount: how many, a decimal string.
+        """
+        return self._transaction("deposit", account_id=account_id, nft_data=nft_data, amount=amount)
+
+    def seal_block(self) -> int:
+        """Seal the pending transactions into a block; its id."""
+        return int(self._call("POST", "seal")["blockId"])
+
+    def simulate_day(self, change_rate: float = 0.01, seed: int | None = None) -> dict[str, Any]:
+        """A day of random activity, sealed: ``{"transactions", "blockIds", "accounts"}``.
+
+        :param change_rate: the share of accounts to touch.
+        :param seed: the seed of the day's choices; None: a new one.
+        """
+        return dict(self._call("POST", "simulate_day", {"change_rate": change_rate, "seed": seed}))
+
+    def set_locked(self, account_id: int, nft_data: str, amount: str) -> None:
+        """Set how much of an account's NFT is locked.
+
+        :param account_id: the account.
+        :param nft_data: the NFT's ``nftData``.
+        :param amount: a decimal string.
+        """
+        payload = {"account_id": account_id, "nft_data": nft_data, "amount": amount}
+        self._call("POST", "locked", payload)
+
+    def set_pending(
+        self,
+        account_id: int,
+        nft_data: str,
+        withdraw: str | None = None,
+        deposit: str | None = None,
+    ) -> None:
+        """Set an account's NFT's pending withdrawal and/or deposit.
+
+        :param account_id: the account.
+        :param nft_data: the NFT's ``nftData``.
+        :param withdraw: the pending withdrawal; None leaves it.
+        :param deposit: the pending deposit; None leaves it.
+        """
+        payload = {"account_id": account_id, "nft_data": nft_data}
+        payload.update({k: v for k, v in (("withdraw", withdraw), ("deposit", deposit)) if v})
+        self._call("POST", "pending", payload)
+
+    @property
+    def quirks(self) -> list[str]:
+        """The quirks on (see :meth:`LoopringSandbox.set_quirks`)."""
+        return list(self._call("GET", "quirks")["quirks"])
+
+    def set_quirks(self, quirks: list[str]) -> None:
+        """Answer with these readings of the API where the sources disagree.
+
+        :param quirks: the quirk names; empty: as the docs show.
+        """
+        self._call("POST", "quirks", {"quirks": list(quirks)})
+
     def set_nft_status(self, nft_data: str, status: str) -> None:
         """Set the ``deploymentStatus`` of every balance of this NFT.
 

@@ -10,21 +10,26 @@ was fetched and written, checks it against the sandbox's data, and exits 1 if an
 from __future__ import annotations
 
 import argparse
-import io
 import itertools
 import json
 import os
 import re
 import shutil
-import sys
 import time
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import airflow_provider_loopring
+from airflow_provider_loopring.testing.demo_output import (
+    check,
+    failed,
+    recording_stdout,
+    return_values,
+    shown,
+    step,
+    written_records,
+)
 from airflow_provider_loopring.testing.sandbox import LoopringSandbox
 
 SNAPSHOT_DAG = "loopring_nft_snapshot"
@@ -143,7 +148,7 @@ def demo(args: argparse.Namespace) -> int:
         )
         print(
             f"Loopring sandbox at {sandbox.url}: {args.accounts} accounts of made-up NFTs.\n"
-            f"Airflow home {_shown(home)} (sqlite), DAGs from {_shown(dags_folder)}.\n"
+            f"Airflow home {shown(home)} (sqlite), DAGs from {shown(dags_folder)}.\n"
         )
         dags = _load_dags(dags_folder)
         ok = run_snapshot(dags[SNAPSHOT_DAG], sandbox)
@@ -151,7 +156,7 @@ def demo(args: argparse.Namespace) -> int:
     verdict = "Done" if ok else "FAILED"
     print(
         f"\n{verdict} in {time.monotonic() - started:.0f} s; the sandbox is stopped. "
-        f"The files and Airflow's database stay in {_shown(home)}."
+        f"The files and Airflow's database stay in {shown(home)}."
     )
     return 0 if ok else 1
 
@@ -161,7 +166,7 @@ def _load_dags(dags_folder: Path) -> dict[str, Any]:
 
     from airflow_provider_loopring.version_compat import dag_bag_class
 
-    with _step("Creating the metadata database"):
+    with step("Creating the metadata database"):
         db.initdb()
     bag = dag_bag_class()(dag_folder=str(dags_folder))
     if bag.import_errors:
@@ -207,10 +212,10 @@ def _snapshot_day(
 
     print(f"== {SNAPSHOT_DAG} for {day} ({output_format}), accounts={json.dumps(wanted)}")
     run, took = _test(dag, {"accounts": wanted, "output_format": output_format}, day)
-    summary = _xcoms(run).get(("summarize", -1))
+    summary = return_values(run).get(("summarize", -1))
     print(f"  run {run.state} in {took:.1f} s")
     if run.state != "success" or not isinstance(summary, dict):
-        return _failed(run)
+        return failed(run)
     root, accounts = dag.params["output_root"], sandbox.accounts
     checks = []
     for kind, count in (
@@ -220,12 +225,12 @@ def _snapshot_day(
         folder = snapshots.partition(root, kind, day)
         manifest = snapshots.read_manifest(folder) or {"files": [], "records": None}
         expected = sum(count(account["accountId"]) for account in accounts)
-        print(f"  {_shown(folder)}/")
+        print(f"  {shown(folder)}/")
         for item in manifest["files"]:
             print(f"    {item['name']}  ({item['records']} records, {item['bytes']:,} bytes)")
         print(f"    {snapshots.MANIFEST}")
         checks.append(
-            _check(
+            check(
                 f"    {manifest['records']} {kind} records, complete",
                 manifest["records"] == expected,
                 f"the sandbox holds {expected}",
@@ -234,7 +239,7 @@ def _snapshot_day(
     statuses = ", ".join(f"{n} {s}" for s, n in summary["nfts_per_deployment_status"].items())
     print(f"  summary: {summary['nfts']} NFTs in {summary['collections']} collections; {statuses}")
     checks.append(
-        _check(
+        check(
             f"  {summary['accounts']} accounts; skipped: {', '.join(summary['skipped'])}",
             summary["accounts"] == len(accounts) and summary["skipped"] == [UNKNOWN_ADDRESS],
             f"expected {len(accounts)} accounts and {UNKNOWN_ADDRESS} skipped",
@@ -272,8 +277,8 @@ def _show_changes(dag: Any, mutations: list[tuple[str, int, str, str]]) -> bool:
     manifest = snapshots.read_manifest(folder) or {"files": []}
     found = []
     for item in manifest["files"]:
-        found += _records(f"{folder}/{item['name']}")
-    print(f"\n  {_shown(folder)}/: what changed since {FIRST_DAY}")
+        found += written_records(f"{folder}/{item['name']}")
+    print(f"\n  {shown(folder)}/: what changed since {FIRST_DAY}")
     for record in found:
         print(
             f"    account {record['accountId']} {record['nftData'][:12]}..: {record['change']}"
@@ -282,23 +287,11 @@ def _show_changes(dag: Any, mutations: list[tuple[str, int, str, str]]) -> bool:
         )
     seen = {(r["accountId"], r["nftData"].lower(), r["change"]) for r in found}
     wanted = {(account, nft.lower(), change) for _, account, nft, change in mutations}
-    return _check(
+    return check(
         f"  {len(found)} changes, exactly those made between the days",
         seen == wanted and len(found) == len(wanted),
         f"expected {sorted(wanted)}",
     )
-
-
-def _records(url: str) -> list[dict[str, Any]]:
-    path = _local(url)
-    if url.endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        return [
-            {k: (str(v) if k.startswith("total") and v is not None else v) for k, v in r.items()}
-            for r in pq.read_table(path).to_pylist()
-        ]
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 # --- the deployment wait -----------------------------------------------------------------
@@ -326,24 +319,24 @@ def run_await_deployment(dag: Any, sandbox: LoopringSandbox) -> bool:
         f"\n== {AWAIT_DAG}, {json.dumps(conf)}: {collection['name']!r}; the sandbox "
         f"answers {' -> '.join(SCRIPTED)}, one step per check"
     )
-    with _recording_stdout() as output:
+    with recording_stdout() as output:
         run, took = _test(dag, conf)
     print(f"  run {run.state} in {took:.1f} s")
     if run.state != "success":
-        return _failed(run)
+        return failed(run)
     seen = _transitions(output.getvalue())
     print("  the sensor saw:")
     for what, old, new in seen:
         print(f"    {what}: {old} -> {new}")
     wanted = list(itertools.pairwise(SCRIPTED))
-    fetched = _xcoms(run).get(("deployed_nfts", -1)) or []
+    fetched = return_values(run).get(("deployed_nfts", -1)) or []
     checks = [
-        _check(
+        check(
             "  every scripted transition seen",
             [(old, new) for _, old, new in seen] == wanted,
             f"expected {wanted}",
         ),
-        _check(
+        check(
             f"  then deployed_nfts fetched {len(fetched)} NFTs of contract {contract}",
             len(fetched) == len(expected),
             f"the account holds {len(expected)}",
@@ -376,85 +369,3 @@ def _test(dag: Any, conf: dict[str, Any], day: str | None = None) -> tuple[Any, 
         when = pendulum.parse(f"{day}T06:00:00+00:00")
         run = dag.test(run_conf=conf, logical_date=when, run_after=when)
     return run, time.monotonic() - started
-
-
-def _xcoms(run: Any) -> dict[tuple[str, int], Any]:
-    """(task_id, map_index) -> return value, for every task of the run."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    query = select(XComModel).where(
-        XComModel.dag_id == run.dag_id,
-        XComModel.run_id == run.run_id,
-        XComModel.key == "return_value",
-    )
-    with create_session() as session:
-        return {
-            (row.task_id, row.map_index): XComModel.deserialize_value(row)
-            for row in session.scalars(query)
-        }
-
-
-def _failed(run: Any) -> bool:
-    for ti in run.get_task_instances():
-        print(f"    {ti.task_id}[{ti.map_index}]: {ti.state}")
-    print("  FAILED: see the task errors above.")
-    return False
-
-
-def _check(line: str, ok: bool, otherwise: str) -> bool:
-    print(line if ok else f"{line}  <-- WRONG: {otherwise}")
-    return ok
-
-
-def _local(url: str) -> Path:
-    return Path(url.removeprefix("file://"))
-
-
-def _lines(url: str | None) -> int | None:
-    if url is None or not url.startswith("file://") or not _local(url).is_file():
-        return None
-    with _local(url).open("rb") as file:
-        return sum(1 for _ in file)
-
-
-def _shown(where: str | Path) -> str:
-    """A path relative to the current directory when it is below it."""
-    path = _local(where) if isinstance(where, str) else where
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-@contextmanager
-def _step(what: str) -> Iterator[None]:
-    started = time.monotonic()
-    print(f"{what}...", end=" ", flush=True)
-    yield
-    print(f"{time.monotonic() - started:.1f} s")
-
-
-class _Tee(io.TextIOBase):
-    def __init__(self, out: Any, copy: io.StringIO) -> None:
-        self.out, self.copy = out, copy
-
-    def write(self, text: str) -> int:
-        self.copy.write(text)
-        return int(self.out.write(text))
-
-    def flush(self) -> None:
-        self.out.flush()
-
-
-@contextmanager
-def _recording_stdout() -> Iterator[io.StringIO]:
-    """Show stdout as usual and keep a copy: Airflow logs the tasks there under dag.test()."""
-    copy = io.StringIO()
-    original = sys.stdout
-    sys.stdout = _Tee(original, copy)
-    try:
-        yield copy
-    finally:
-        sys.stdout = original

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from airflow_provider_loopring.testing.sandbox.controls import SandboxControls
 from airflow_provider_loopring.testing.sandbox.faults import Fault
 from airflow_provider_loopring.testing.sandbox.wire import Request, Response, json_response
 
-if TYPE_CHECKING:
-    from airflow_provider_loopring.testing.sandbox.app import LoopringSandbox
-
-Route = Callable[["LoopringSandbox", dict[str, str], Any], Any]
+Route = Callable[[SandboxControls, dict[str, str], Any], Any]
 
 
-def handle(sandbox: LoopringSandbox, request: Request) -> Response:
+def handle(sandbox: SandboxControls, request: Request) -> Response:
     """Run one admin request; a bad one gets 400 `{"error": "..."}`.
 
     :param sandbox: the sandbox to read or change.
@@ -37,7 +35,7 @@ def handle(sandbox: LoopringSandbox, request: Request) -> Response:
         return json_response(400, {"error": f"{type(exc).__name__}: {exc}"})
 
 
-def _info(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _info(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     return {
         "url": sandbox.url,
         "apiKey": sandbox.api_key,
@@ -46,7 +44,7 @@ def _info(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
     }
 
 
-def _accounts(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _accounts(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     return {"accounts": sandbox.accounts}
 
 
@@ -54,31 +52,31 @@ def _non_zero(query: dict[str, str], default: bool) -> bool:
     return query.get("nonZero", str(default)).lower() == "true"
 
 
-def _balances(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _balances(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     account_id = int(query["accountId"])
     metadata = query.get("metadata", "true").lower() == "true"
     return {"balances": sandbox.balances(account_id, _non_zero(query, False), metadata)}
 
 
-def _collections(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _collections(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     account_id = int(query["accountId"])
     return {"collections": sandbox.collections(account_id, _non_zero(query, True))}
 
 
-def _requests(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _requests(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     return {"requests": [record.to_dict() for record in sandbox.requests]}
 
 
-def _clear_requests(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _clear_requests(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     sandbox.clear_requests()
     return {"ok": True}
 
 
-def _faults(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _faults(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     return {"faults": [fault.to_dict() for fault in sandbox.faults]}
 
 
-def _add_faults(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _add_faults(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     """Body: one fault object, or a list of them (no "transform": it cannot travel)."""
     faults = [
         Fault.from_dict(item) for item in (payload if isinstance(payload, list) else [payload])
@@ -88,12 +86,12 @@ def _add_faults(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -
     return {"added": len(faults)}
 
 
-def _clear_faults(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _clear_faults(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     sandbox.clear_faults()
     return {"ok": True}
 
 
-def _status(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _status(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     """Body: {"nftData"|"collectionId": .., "status": ..} or {.., "statuses": [..], "every": n}."""
     if "statuses" in payload:
         every = int(payload.get("every", 1))
@@ -110,13 +108,52 @@ def _status(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> An
     return {"ok": True}
 
 
-def _balance(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _balance(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     """Body: {"accountId": .., "nftData": .., "total": "<decimal string>"}."""
     sandbox.set_balance(int(payload["accountId"]), payload["nftData"], payload["total"])
     return {"ok": True}
 
 
-def _settings(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _ledger(name: str) -> Route:
+    """A route calling the sandbox's ledger mutation ``name`` with the body's arguments."""
+
+    def route(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
+        if not isinstance(payload, dict):
+            raise TypeError("the body must be a JSON object of the method's arguments")
+        return {"transaction": getattr(sandbox, name)(**payload)}
+
+    return route
+
+
+def _seal(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
+    return {"blockId": sandbox.seal_block()}
+
+
+def _simulate_day(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
+    """Body: {"change_rate": 0.01, "seed": null} (both optional)."""
+    return sandbox.simulate_day(**payload)
+
+
+def _locked(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
+    """Body: {"account_id": .., "nft_data": .., "amount": "<decimal string>"}."""
+    sandbox.set_locked(**payload)
+    return {"ok": True}
+
+
+def _pending(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
+    """Body: {"account_id": .., "nft_data": .., "withdraw"?: "..", "deposit"?: ".."}."""
+    sandbox.set_pending(**payload)
+    return {"ok": True}
+
+
+def _quirks(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
+    """Body: {"quirks": [names]}; GET: the quirks on."""
+    if payload:
+        sandbox.set_quirks(payload["quirks"])
+    return {"quirks": sandbox.quirks}
+
+
+def _settings(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     """Body: {"latency": seconds} and/or {"rateLimit": requests per second or null}."""
     if "latency" in payload:
         sandbox.set_latency(float(payload["latency"]))
@@ -126,7 +163,7 @@ def _settings(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> 
     return {"latency": sandbox.latency, "rateLimit": sandbox.rate_limit}
 
 
-def _reset(sandbox: LoopringSandbox, query: dict[str, str], payload: Any) -> Any:
+def _reset(sandbox: SandboxControls, query: dict[str, str], payload: Any) -> Any:
     sandbox.reset()
     return {"ok": True}
 
@@ -145,4 +182,16 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/_sandbox/balance"): _balance,
     ("POST", "/_sandbox/settings"): _settings,
     ("POST", "/_sandbox/reset"): _reset,
+    # The ledger: bodies are the methods' keyword arguments (account_id, nft_data, ...).
+    ("POST", "/_sandbox/mint"): _ledger("mint"),
+    ("POST", "/_sandbox/transfer"): _ledger("transfer"),
+    ("POST", "/_sandbox/trade"): _ledger("trade"),
+    ("POST", "/_sandbox/withdraw"): _ledger("withdraw"),
+    ("POST", "/_sandbox/deposit"): _ledger("deposit"),
+    ("POST", "/_sandbox/seal"): _seal,
+    ("POST", "/_sandbox/simulate_day"): _simulate_day,
+    ("POST", "/_sandbox/locked"): _locked,
+    ("POST", "/_sandbox/pending"): _pending,
+    ("GET", "/_sandbox/quirks"): _quirks,
+    ("POST", "/_sandbox/quirks"): _quirks,
 }

@@ -6,56 +6,42 @@ client test against the sandbox checks the client against the API and not agains
 
 from __future__ import annotations
 
-import hmac
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-from airflow_provider_loopring.testing.sandbox.dataset import Dataset, is_zero, without_metadata
-
-MAX_LIMIT = 50
-DEFAULT_LIMIT = 20
-ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+import airflow_provider_loopring.testing.sandbox.chain_views as chain_views
+import airflow_provider_loopring.testing.sandbox.history as history
+import airflow_provider_loopring.testing.sandbox.nft_views as nft_views
+from airflow_provider_loopring.testing.sandbox.dataset import is_zero, without_metadata
+from airflow_provider_loopring.testing.sandbox.ledger import Ledger
+from airflow_provider_loopring.testing.sandbox.params import (
+    ApiError,
+    ApiResult,
+    address,
+    check_key,
+    comma_list,
+    existing,
+    flag,
+    integer,
+    paging,
+)
 
 ACCOUNT_PATH = "/api/v3/account"
+# Endpoints that look NFTs up by nftData: they need the index, which a request for one
+# account's balances must never wait for.
+INDEXED = frozenset(
+    {
+        "/api/v3/nft/info/nftHolders",
+        "/api/v3/nft/info/nfts",
+        "/api/v3/nft/public/collection",
+        "/api/v3/user/nft/transactions",
+    }
+)
 BALANCES_PATH = "/api/v3/user/nft/balances"
 COLLECTIONS_PATH = "/api/v3/user/collection/details"
 
 
-class ApiError(Exception):
-    """An answer in Loopring's error envelope; Loopring sends most of them as HTTP 400.
-
-    :param code: Loopring's ``resultInfo.code`` (``104002``: invalid API key, ...).
-    :param message: its ``resultInfo.message``.
-    :param status: the HTTP status.
-    """
-
-    def __init__(self, code: int, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
-
-@dataclass
-class ApiResult:
-    """A response body, and which NFTs and collections it showed (status schedules count them).
-
-    :param status: the HTTP status.
-    :param body: the JSON body, not yet encoded.
-    :param nft_datas: the ``nftData`` of each NFT the body shows.
-    :param collection_ids: the id of each collection it shows, also as ``collectionInfo``.
-    """
-
-    status: int
-    body: Any
-    nft_datas: frozenset[str] = frozenset()
-    collection_ids: frozenset[int] = frozenset()
-
-
 def handle(
-    dataset: Dataset,
+    dataset: Ledger,
     api_key: str,
     method: str,
     path: str,
@@ -79,89 +65,39 @@ def handle(
             raise ApiError(100000, f"method {method} not allowed", status=405)
         func, needs_key = endpoint
         if needs_key:
-            _check_key(headers.get("x-api-key"), api_key)
-        return func(dataset, query)
+            check_key(headers.get("x-api-key"), api_key)
+        if path in INDEXED or (
+            path in (ACCOUNT_PATH, BALANCES_PATH) and not query.get("accountId")
+        ):
+            dataset.seeded.build_index()  # before the lock: see Dataset.indexed_lock
+        # Under the lock: a mutation from another thread never shows half done. The body's
+        # lists are the endpoint's own, so it is encoded after the lock is let go.
+        with dataset.lock:
+            return func(dataset, query)
     except ApiError as exc:
         body = {"resultInfo": {"code": exc.code, "message": exc.message}}
         return ApiResult(exc.status, body)
 
 
-def _check_key(given: str | None, expected: str) -> None:
-    if not given:
-        raise ApiError(104001, "empty ApiKey")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise ApiError(104002, "invalid ApiKey")
-
-
-# -- query parameters --
-
-
-def _int(query: dict[str, str], name: str, default: int | None = None, minimum: int = 0) -> int:
-    raw = query.get(name, "")
-    if raw == "":
-        if default is None:
-            raise ApiError(100001, f"invalid argument: {name} is required")
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(100001, f"invalid argument: {name}={raw!r} is not an integer") from None
-    if value < minimum:
-        raise ApiError(100001, f"invalid argument: {name} must be >= {minimum}")
-    return value
-
-
-def _bool(query: dict[str, str], name: str, default: bool) -> bool:
-    raw = query.get(name, "").lower()
-    if raw == "":
-        return default
-    if raw not in ("true", "false"):
-        raise ApiError(100001, f"invalid argument: {name} must be true or false")
-    return raw == "true"
-
-
-def _address(raw: str, name: str) -> str:
-    if not ADDRESS.fullmatch(raw):
-        raise ApiError(100001, f"invalid argument: {name}={raw!r} is not an address")
-    return raw.lower()
-
-
-def _list(query: dict[str, str], name: str) -> list[str]:
-    return [part.strip() for part in query.get(name, "").split(",") if part.strip()]
-
-
-def _page(query: dict[str, str]) -> tuple[int, int]:
-    """offset and limit; a limit above 50 is cut to 50, as the docs' "max is 50" reads."""
-    offset = _int(query, "offset", 0)
-    limit = _int(query, "limit", DEFAULT_LIMIT, minimum=1)
-    return offset, min(limit, MAX_LIMIT)
-
-
-def _found(account: dict[str, Any] | None) -> dict[str, Any]:
-    if account is None:
-        raise ApiError(101002, "account not found")
-    return account
-
-
 # -- endpoints --
 
 
-def account(dataset: Dataset, query: dict[str, str]) -> ApiResult:
+def account(dataset: Ledger, query: dict[str, str]) -> ApiResult:
     """GET /api/v3/account?owner=0x..|accountId=N (no key needed).
 
     :param dataset: the data to answer from.
     :param query: the query parameters.
     """
     if query.get("accountId"):
-        found = dataset.account(_int(query, "accountId"))
+        found = dataset.account(integer(query, "accountId"))
     elif query.get("owner"):
-        found = dataset.account_by_owner(_address(query["owner"], "owner"))
+        found = dataset.account_by_owner(address(query["owner"], "owner"))
     else:
         raise ApiError(100001, "invalid argument: owner or accountId is required")
-    return ApiResult(200, _found(found))
+    return ApiResult(200, existing(found))
 
 
-def nft_balances(dataset: Dataset, query: dict[str, str]) -> ApiResult:
+def nft_balances(dataset: Ledger, query: dict[str, str]) -> ApiResult:
     """GET /api/v3/user/nft/balances: one page of an account's NFT balances.
 
     :param dataset: the data to answer from.
@@ -169,18 +105,18 @@ def nft_balances(dataset: Dataset, query: dict[str, str]) -> ApiResult:
         ``nonZero``, ``metadata`` and the filters ``nftDatas``, ``tokenAddrs``, ``tokenIds``.
     """
     if query.get("accountId"):
-        holder = _found(dataset.account(_int(query, "accountId")))
+        holder = existing(dataset.account(integer(query, "accountId")))
     elif query.get("address"):
-        holder = _found(dataset.account_by_owner(_address(query["address"], "address")))
+        holder = existing(dataset.account_by_owner(address(query["address"], "address")))
     else:
         raise ApiError(100001, "invalid argument: accountId or address is required")
-    offset, limit = _page(query)
-    non_zero = _bool(query, "nonZero", True)
-    with_metadata = _bool(query, "metadata", False)
-    nft_datas = {value.lower() for value in _list(query, "nftDatas")}
-    token_addrs = {_address(value, "tokenAddrs") for value in _list(query, "tokenAddrs")}
+    offset, limit = paging(query)
+    non_zero = flag(query, "nonZero", True)
+    with_metadata = flag(query, "metadata", False)
+    nft_datas = {value.lower() for value in comma_list(query, "nftDatas")}
+    token_addrs = {address(value, "tokenAddrs") for value in comma_list(query, "tokenAddrs")}
     try:
-        token_ids = {int(value) for value in _list(query, "tokenIds")}
+        token_ids = {int(value) for value in comma_list(query, "tokenIds")}
     except ValueError:
         raise ApiError(100001, "invalid argument: tokenIds must be integers") from None
     matching = [
@@ -201,18 +137,18 @@ def nft_balances(dataset: Dataset, query: dict[str, str]) -> ApiResult:
     )
 
 
-def collection_details(dataset: Dataset, query: dict[str, str]) -> ApiResult:
+def collection_details(dataset: Ledger, query: dict[str, str]) -> ApiResult:
     """GET /api/v3/user/collection/details: an account's NFTs grouped by collection.
 
     :param dataset: the data to answer from.
     :param query: the query parameters: ``accountId``, ``offset``, ``limit``, ``nonZero`` and
         ``tokenAddress``.
     """
-    holder = _found(dataset.account(_int(query, "accountId")))
-    offset, limit = _page(query)
-    non_zero = _bool(query, "nonZero", True)
+    holder = existing(dataset.account(integer(query, "accountId")))
+    offset, limit = paging(query)
+    non_zero = flag(query, "nonZero", True)
     token_address = query.get("tokenAddress", "")
-    wanted = _address(token_address, "tokenAddress") if token_address else None
+    wanted = address(token_address, "tokenAddress") if token_address else None
     matching = [
         (collection, count)
         for collection, count in dataset.collection_counts(holder["accountId"], non_zero)
@@ -229,9 +165,23 @@ def collection_details(dataset: Dataset, query: dict[str, str]) -> ApiResult:
     )
 
 
-Endpoint = Callable[[Dataset, dict[str, str]], ApiResult]
+Endpoint = Callable[[Ledger, dict[str, str]], ApiResult]
 ENDPOINTS: dict[str, tuple[Endpoint, bool]] = {
     ACCOUNT_PATH: (account, False),
     BALANCES_PATH: (nft_balances, True),
     COLLECTIONS_PATH: (collection_details, True),
+    # Keys as loopring-endpoints.md section 6 finds them: getBlock, NFT info and the public
+    # collection endpoints answer without one; holders, pending requests and history need it.
+    "/api/v3/block/getBlock": (chain_views.get_block, False),
+    "/api/v3/block/getPendingRequests": (chain_views.pending_requests, True),
+    "/api/v3/nft/info/nftHolders": (nft_views.nft_holders, True),
+    "/api/v3/nft/info/nfts": (nft_views.nfts_info, False),
+    "/api/v3/nft/public/collection/items": (nft_views.collection_items, False),
+    "/api/v3/nft/public/collection": (nft_views.collection, False),
+    "/api/v3/user/nft/transactions": (history.transactions, True),
+    "/api/v3/user/nft/transfers": (history.transfers, True),
+    "/api/v3/user/nft/mints": (history.mints, True),
+    "/api/v3/user/nft/deposits": (history.deposits, True),
+    "/api/v3/user/nft/withdrawals": (history.withdrawals, True),
+    "/api/v3/user/nft/trades": (history.trades, True),
 }

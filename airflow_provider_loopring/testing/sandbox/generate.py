@@ -237,32 +237,74 @@ def make_metadata(
     }
 
 
+def nft_data_of(minter: str, nft_type: str, token_address: str, nft_id: int, royalty: int) -> str:
+    """A stand-in for Loopring's ``nftData``: a hash of the five values Loopring hashes.
+
+    Loopring's is Poseidon over ``[minter, nftType, tokenAddress, nftIdLo, nftIdHi,
+    royaltyPercentage]`` (see loopring-endpoints.md); the standard library has no Poseidon,
+    so this is BLAKE2b over the same values, cut to a SNARK field element (< 2**253). It is
+    not the real value, but it is deterministic: the same NFT, the same ``nftData``.
+
+    :param minter: the minter's address, in any case.
+    :param nft_type: ``ERC1155`` or ``ERC721``.
+    :param token_address: the token contract's address, in any case.
+    :param nft_id: the NFT id.
+    :param royalty: the royalty percentage.
+    """
+    kind = 0 if nft_type == "ERC1155" else 1
+    text = f"{minter.lower()}|{kind}|{token_address.lower()}|{nft_id:x}|{royalty}"
+    digest = hashlib.blake2b(text.encode(), digest_size=32).digest()
+    return f"0x{int.from_bytes(digest, 'big') >> 3:064x}"
+
+
+def nft_identities(seed: int, index: int, count: int) -> list[tuple[int, int]]:
+    """``(nft_id, royalty)`` of each NFT account ``index`` mints in the seeded data.
+
+    A generator of their own, apart from the one behind metadata, so that the ``nftData`` of
+    every seeded NFT can be computed without making the rest of it (the index by nftData).
+
+    :param seed: the data set's seed.
+    :param index: the minting account's position, from 0.
+    :param count: how many NFTs it mints.
+    """
+    rng = random.Random(f"{seed}:ids:{index}")
+    # Some ids get leading zeros and are then shown without them, as the real API does.
+    return [
+        (rng.getrandbits(240 if k % 4 == 2 else 256), rng.choice((0, 0, 2, 5, 8, 10)))
+        for k in range(count)
+    ]
+
+
 def make_mint(
-    rng: random.Random, position: int, minter: str, collection: dict[str, Any]
+    rng: random.Random,
+    position: int,
+    minter: str,
+    collection: dict[str, Any],
+    identity: tuple[int, int],
 ) -> dict[str, Any]:
     """An NFT as minted: what every holder of it shares.
 
-    :param rng: the generator every value comes from.
+    :param rng: the generator every other value comes from.
     :param position: its position among the minter's NFTs, from 0: some positions get a
         short ``nftId`` or no metadata.
     :param minter: the minter's address.
     :param collection: the collection it belongs to (from :func:`make_collection`).
+    :param identity: its ``(nft_id, royalty)`` (from :func:`nft_identities`).
     """
+    nft_id, royalty = identity
     short_id = position % 4 == 2
-    # Some ids get leading zeros and are then shown without them, as the real API does.
-    nft_id = rng.getrandbits(240 if short_id else 256)
     created = collection["times"]["createdAt"] + rng.randrange(1, 2_000_000_000)
     token_address = checksum_case(collection["contractAddress"])
     metadata = make_metadata(rng, nft_id, token_address, collection["nftType"], created)
     return {
-        "nftData": f"0x{rng.getrandbits(253):064x}",  # a SNARK field element: < 2**254
+        "nftData": nft_data_of(minter, collection["nftType"], token_address, nft_id, royalty),
         "tokenAddress": token_address,
         "nftId": f"0x{nft_id:x}" if short_id else f"0x{nft_id:064x}",
         "nftType": collection["nftType"],
         "isCounterFactualNFT": collection["extra"]["properties"]["isCounterFactualNFT"],
         "metadata": None if position % 12 == 11 else metadata,
         "minter": minter.lower(),
-        "royaltyPercentage": rng.choice((0, 0, 2, 5, 8, 10)),
+        "royaltyPercentage": royalty,
         "collectionInfo": collection,
         "createdAt": created,
     }
