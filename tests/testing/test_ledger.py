@@ -25,7 +25,8 @@ from tests.testing.ledger_client import (
     replay,
 )
 
-MORE = Path(__file__).parent / "test_data" / "more"  # copies of loopring-docs/more
+# Loopring's own samples of the new endpoints (../shared beside the repo, as tests/test_models.py)
+MORE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "loopring-docs" / "more"
 NEW_ADDRESS = "0x" + "ab" * 20
 
 

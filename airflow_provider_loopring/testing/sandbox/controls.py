@@ -12,7 +12,7 @@ from airflow_provider_loopring.testing.sandbox.data import DataControls
 from airflow_provider_loopring.testing.sandbox.faults import Fault, FaultQueue
 from airflow_provider_loopring.testing.sandbox.generate import DEFAULT_SEED, api_key_for_seed
 from airflow_provider_loopring.testing.sandbox.ledger import Ledger
-from airflow_provider_loopring.testing.sandbox.ratelimit import TokenBucket
+from airflow_provider_loopring.testing.sandbox.ratelimit import ServerRateLimit
 from airflow_provider_loopring.testing.sandbox.records import RequestLog, RequestRecord
 
 
@@ -55,7 +55,7 @@ class SandboxControls(DataControls):
         self.api_key = api_key or api_key_for_seed(seed)
         self._initial_settings = (latency, rate_limit)
         self._latency = 0.0
-        self._limiter: TokenBucket | None = None
+        self._limiter: ServerRateLimit | None = None
         self.set_latency(latency)
         self.set_rate_limit(rate_limit)
         self._faults = FaultQueue()
@@ -109,7 +109,9 @@ class SandboxControls(DataControls):
 
         :param requests_per_second: the limit, a positive number, or None.
         """
-        self._limiter = None if requests_per_second is None else TokenBucket(requests_per_second)
+        self._limiter = (
+            None if requests_per_second is None else ServerRateLimit(requests_per_second)
+        )
 
     def reset(self) -> None:
         """Back to the state after construction: fresh data, no faults, empty log."""

@@ -1,4 +1,9 @@
-"""The server-side token bucket behind the sandbox's 429 answers."""
+"""The server-side limit behind the sandbox's 429 answers: Loopring's, not the hook's.
+
+A bucket of ``rate`` tokens, so a burst of ``rate`` requests passes, as a server's limiter
+lets it; the hook's own bucket (``_core.TokenBucket``) allows a burst of one, which is what
+keeps a server limit of the same rate from ever answering 429.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import time
 from collections.abc import Callable
 
 
-class TokenBucket:
+class ServerRateLimit:
     """Capacity `rate` tokens (at least 1), refilled at `rate` tokens per second.
 
     Used from the server's event loop only, so it needs no lock.
