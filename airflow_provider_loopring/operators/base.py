@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, TypeVar
 from airflow.sdk import BaseOperator
 
 from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
-from airflow_provider_loopring.fail_fast import fail_fast, with_retry_policy
 from airflow_provider_loopring.links.loopring import EXTRA_LINKS
+from airflow_provider_loopring.retry_policy import fail_fast, with_retry_policy
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -226,7 +226,7 @@ class LoopringAccountsOperator(BaseOperator):
         finished accounts (a hard kill loses at most the accounts finished since the last).
     :param loopring_conn_id: the Loopring connection (API key as its password).
     :param kwargs: ``BaseOperator``'s. ``retry_policy`` defaults to
-        :class:`~airflow_provider_loopring.fail_fast.LoopringRetryPolicy` (Airflow 3.3+): a
+        :class:`~airflow_provider_loopring.retry_policy.LoopringRetryPolicy` (Airflow 3.3+): a
         rejected key, an unknown account or a misshaped response fails the task without
         its ``retries``; 429, 5xx and network errors keep them.
     """
