@@ -614,9 +614,8 @@ class LoopringAccountsOperator(BaseOperator):
 
     # --- OpenLineage (called by the OpenLineage provider only, when it is installed) --------
 
-    # The endpoint the operator reads, and the (name, type) columns of the records it writes.
+    # The endpoint the operator reads.
     _endpoint: ClassVar[str]
-    _columns: ClassVar[tuple[tuple[str, str], ...]]
 
     def get_openlineage_facets_on_start(self) -> OperatorLineage:
         """The endpoint read, the accounts (a run facet) and the object to be written."""
@@ -631,6 +630,7 @@ class LoopringAccountsOperator(BaseOperator):
 
     def _lineage(self) -> OperatorLineage:
         from airflow_provider_loopring.operators import _lineage
+        from airflow_provider_loopring.operators._columns import json_columns
         from airflow_provider_loopring.storage import schemas
 
         accounts = check_accounts(self.account_id, self.address, self.accounts)
@@ -642,7 +642,11 @@ class LoopringAccountsOperator(BaseOperator):
             accounts=[value for _, value in accounts],
             filters=self._filters(),
             output_path=self.output_path,
-            columns=schemas.lineage_fields(self.record_kind) if parquet else self._columns,
+            columns=(
+                schemas.lineage_fields(self.record_kind)
+                if parquet
+                else json_columns(self.record_kind)
+            ),
         )
 
     def _loopring_hook(self) -> LoopringHook:

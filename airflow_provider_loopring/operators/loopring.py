@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_loopring._core.endpoints import COLLECTIONS, NFT_BALANCES
-from airflow_provider_loopring.operators._columns import BALANCE_COLUMNS, COLLECTION_COLUMNS
 from airflow_provider_loopring.operators.base import (
     ACCOUNT_FIELDS,
     STORAGE_FIELDS,
@@ -60,7 +59,6 @@ class LoopringNftBalancesOperator(LoopringAccountsOperator):
 
     record_kind = "balances"
     _endpoint = NFT_BALANCES
-    _columns = BALANCE_COLUMNS
     template_fields: Sequence[str] = (
         *ACCOUNT_FIELDS,
         "nft_datas",
@@ -149,7 +147,6 @@ class LoopringCollectionsOperator(LoopringAccountsOperator):
 
     record_kind = "collections"
     _endpoint = COLLECTIONS
-    _columns = COLLECTION_COLUMNS
     template_fields: Sequence[str] = (*ACCOUNT_FIELDS, "token_address", *STORAGE_FIELDS)
 
     def __init__(self, *, token_address: str | None = None, **kwargs: Any) -> None:
