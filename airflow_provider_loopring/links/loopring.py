@@ -29,7 +29,7 @@ def _account(operator: Any) -> object | None:
     """The task's first account, read by the check the task uses: a template rendered in
     native mode turns "0x…" text into an int, which the check turns back into the address."""
     from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
-    from airflow_provider_loopring.operators.base import check_accounts
+    from airflow_provider_loopring.operators.arguments import check_accounts
 
     fields = (getattr(operator, name, None) for name in ("account_id", "address", "accounts"))
     try:
