@@ -1,18 +1,20 @@
-"""How an accounts operator runs: its accounts over threads, into a sink.
+"""How an accounts operator runs: its accounts over threads, into a sink, with progress.
 
 The machinery under :class:`~.base.LoopringAccountsOperator`: the accounts fan out over threads
 sharing one hook, so one rate limit (:mod:`._fanout`); each account's records go to a sink
 (:mod:`..storage.sinks`): the XCom list, or one object in storage, where each finished account
-is checkpointed so that a retry fetches only the rest (:mod:`._resume`). What each operator
-fetches is its own (``_first_page``, ``_iter_records``, ``_filters``).
+is checkpointed so that a retry fetches only the rest (:mod:`._resume`); how far the task is
+goes to the log (:mod:`._progress`). What each operator fetches is its own (``_first_page``,
+``_iter_records``, ``_filters``).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
 import pendulum
 from airflow.sdk import BaseOperator
@@ -22,6 +24,7 @@ from airflow_provider_loopring._core.paging import PageCallback
 from airflow_provider_loopring.exceptions import LoopringNotFoundError
 from airflow_provider_loopring.operators import _resume
 from airflow_provider_loopring.operators._fanout import Stopped, fan_out
+from airflow_provider_loopring.operators._progress import INTERVAL, Progress
 from airflow_provider_loopring.operators.arguments import (
     AccountRef,
     Record,
@@ -75,11 +78,14 @@ class AccountsRun(BaseOperator):
     output_path: str | None
     record_kind: str
     snapshot_date: str | None
+    # Seconds between two progress lines (see _clock for the clock that times them).
+    progress_interval: ClassVar[float] = INTERVAL
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._fail_fast = True
         self._stop = threading.Event()
+        self._progress: Progress | None = None
 
     @cached_property
     def hook(self) -> LoopringHook:
@@ -87,6 +93,10 @@ class AccountsRun(BaseOperator):
         from airflow_provider_loopring.hooks.loopring import LoopringHook
 
         return LoopringHook(loopring_conn_id=self.loopring_conn_id)
+
+    def _clock(self) -> float:
+        """The time in seconds the progress lines are timed by (a test gives its own)."""
+        return time.monotonic()
 
     # --- what each operator fetches --------------------------------------------------------
 
@@ -118,15 +128,27 @@ class AccountsRun(BaseOperator):
         accounts = self._validate(rendered=True)
         hold_mmap_threshold()  # threads reading pages otherwise fragment glibc's heaps
         # Read the connection once, here: the worker threads then share settled settings.
-        _ = self.hook.settings
+        settings = self.hook.settings
         self._stop = threading.Event()
         has_addresses = any(name == "address" for name, _ in accounts)
         cache = self._account_cache(context) if has_addresses else None
+        progress = self._progress = Progress(
+            self.log,
+            len(accounts),
+            settings.requests_per_second,
+            interval=self.progress_interval,
+            clock=self._clock,
+        )
+        # Every response the hook's session gets is a request sent (retries too).
+        answered = self.hook.get_conn().hooks["response"]
+        answered.append(progress.request)
         try:
             if self.output_path is None:
                 return self._to_xcom(accounts, cache, context)
             return self._to_storage(accounts, cache, context, self.output_path)
         finally:
+            answered.remove(progress.request)
+            progress.finish()
             if cache is not None and cache.changed:
                 cache.save()
 
@@ -141,12 +163,17 @@ class AccountsRun(BaseOperator):
             self.account_cache_path, conn_id=self.output_conn_id, writer=writer
         )
 
+    def _done(self, records: int) -> None:
+        if self._progress is not None:
+            self._progress.account_done(records)
+
     def _skip_or_raise(self, account: AccountRef, error: Exception) -> Skipped:
         from airflow_provider_loopring.storage.staging import Skipped
 
         if self.on_missing_account != "skip" or not isinstance(error, LoopringNotFoundError):
             raise error
         self.log.warning("%s: skipped, Loopring has no such account (%s).", label(account), error)
+        self._done(0)
         return Skipped(account_key(account), error.message)
 
     def _to_xcom(
@@ -192,6 +219,7 @@ class AccountsRun(BaseOperator):
         part = sink.new_part()
         for record in first.records:
             part.write(record)
+        self._done(part.records)
         return part
 
     def _to_storage(
@@ -227,6 +255,10 @@ class AccountsRun(BaseOperator):
                     len(done),
                     len(todo),
                 )
+                if self._progress is not None:
+                    self._progress.add_resumed(
+                        [getattr(part, "records", 0) for part in done.values()]
+                    )
 
             def fetch(account: AccountRef) -> Done:
                 try:
@@ -269,28 +301,33 @@ class AccountsRun(BaseOperator):
                 part.write(record)
         finally:
             part.close()
+        self._done(part.records)
         return part
 
     def _on_page(self, account: AccountRef) -> PageCallback:
-        stop = self._stop
+        stop, progress = self._stop, self._progress
 
         def on_page(pager: Pager[Any]) -> None:
             if stop.is_set():
                 raise Stopped(f"{label(account)}: stopped, the task is failing or was killed")
-            self.log.info(
+            self.log.debug(
                 "%s: page %d, %d of %s records",
                 label(account),
                 pager.pages,
                 pager.received,
                 pager.total,
             )
+            if progress is not None:
+                progress.tick()
 
         return on_page
 
     def _log_first_page(self, account: AccountRef, first: FirstPage) -> FirstPage:
-        self.log.info(
+        self.log.debug(
             "%s: first page, %d of %d records", label(account), len(first.records), first.total
         )
+        if self._progress is not None:
+            self._progress.tick()
         return first
 
     def _fan_out(

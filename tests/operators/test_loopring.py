@@ -494,7 +494,7 @@ def test_progress_is_logged_per_account_and_page(sandbox, monkeypatch):
     a = ids(sandbox)[0]
     operator = LoopringNftBalancesOperator(task_id="t", account_id=a)
     lines = []
-    monkeypatch.setattr(operator.log, "info", lambda message, *args: lines.append(message % args))
+    monkeypatch.setattr(operator.log, "debug", lambda message, *args: lines.append(message % args))
     operator.execute({})
     n = len(held(sandbox, a))
     assert f"account {a}: page 2, {n} of {n} records" in lines
