@@ -10,7 +10,7 @@ of every Loopring operator and sensor): the task fails with the error as raised,
 ``on_failure_callback`` sees the ``LoopringAuthError`` itself. Older Airflow has no retry
 policy: there :func:`fail_fast` turns such an error into an ``AirflowFailException``.
 
-Imported by the operator and sensor modules at DAG parse time: only ``airflow.sdk`` here.
+Imported by the operator and sensor modules at DAG parse time, as are the modules it imports.
 """
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_loopring.exceptions import (
+    LoopringApiError,
+    LoopringInvalidParameterError,
+    LoopringTriggerError,
+)
 from airflow_provider_loopring.version_compat import (
     HAS_RETRY_POLICY,
     AirflowFailException,
@@ -37,12 +42,6 @@ def retry_can_help(error: BaseException) -> bool:
     :return: False for a Loopring error that is not ``retryable`` (auth, not found, a
         misshaped response) and for an invalid argument; True for anything else.
     """
-    from airflow_provider_loopring.exceptions import (
-        LoopringApiError,
-        LoopringInvalidParameterError,
-        LoopringTriggerError,
-    )
-
     if isinstance(error, (LoopringApiError, LoopringTriggerError)):
         return error.retryable
     return not isinstance(error, LoopringInvalidParameterError)

@@ -31,6 +31,7 @@ from airflow_provider_loopring.operators.arguments import (
     run_day,
 )
 from airflow_provider_loopring.retry_policy import with_retry_policy
+from airflow_provider_loopring.storage import schemas
 from airflow_provider_loopring.storage.objects import check_folder_url
 from airflow_provider_loopring.templates import unrendered
 
@@ -171,7 +172,6 @@ class LoopringAccountsOperator(AccountsRun):
     def _lineage(self) -> OperatorLineage:
         from airflow_provider_loopring.operators import _lineage
         from airflow_provider_loopring.operators._columns import json_columns
-        from airflow_provider_loopring.storage import schemas
 
         accounts = check_accounts(self.account_id, self.address, self.accounts)
         # Parquet files have the declared schema's columns; JSON records Loopring's own.
