@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperatorLink
 
 from airflow_provider_loopring import _core as core
-from airflow_provider_loopring._core.explorer import account_page, collection_page, explorer_url
-from airflow_provider_loopring._core.settings import base_url
+from airflow_provider_loopring._core import explorer as explorers
 from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
 
 if TYPE_CHECKING:
@@ -26,7 +25,7 @@ def _explorer(operator: Any) -> str | None:
     from airflow_provider_loopring.hooks.loopring import LoopringHook
 
     conn = LoopringHook.get_connection(operator.loopring_conn_id)
-    return explorer_url(base_url(conn.host, conn.port), conn.extra_dejson)
+    return explorers.explorer_url(core.base_url(conn.host, conn.port), conn.extra_dejson)
 
 
 def _account(operator: Any) -> object | None:
@@ -64,7 +63,7 @@ class LoopringAccountLink(BaseOperatorLink):
         """:param operator: the task; :param ti_key: its task instance (unused)."""
         account = _account(operator)
         explorer = _explorer(operator) if account is not None else None
-        return "" if explorer is None else account_page(explorer, account)
+        return "" if explorer is None else explorers.account_page(explorer, account)
 
 
 class LoopringCollectionLink(BaseOperatorLink):
@@ -77,7 +76,11 @@ class LoopringCollectionLink(BaseOperatorLink):
         """:param operator: the task; :param ti_key: its task instance (unused)."""
         contract = _contract(operator)
         explorer = _explorer(operator) if contract is not None else None
-        return "" if explorer is None or contract is None else collection_page(explorer, contract)
+        return (
+            ""
+            if explorer is None or contract is None
+            else explorers.collection_page(explorer, contract)
+        )
 
 
 EXTRA_LINKS = (LoopringAccountLink(), LoopringCollectionLink())
