@@ -84,7 +84,8 @@ class AccountsRun(BaseOperator):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._fail_fast = True
-        self._stop = threading.Event()
+        # Made when the task runs: an Event holds a lock, and Airflow deep-copies tasks.
+        self._stop: threading.Event | None = None
         self._progress: Progress | None = None
 
     @cached_property
@@ -153,7 +154,8 @@ class AccountsRun(BaseOperator):
                 cache.save()
 
     def on_kill(self) -> None:
-        self._stop.set()  # workers stop at their next page...
+        if self._stop is not None:
+            self._stop.set()  # workers stop at their next page...
         if "hook" in self.__dict__:
             self.hook.close()  # ...or at once, when they are waiting for a response
 
@@ -305,7 +307,7 @@ class AccountsRun(BaseOperator):
         return part
 
     def _on_page(self, account: AccountRef) -> PageCallback:
-        stop, progress = self._stop, self._progress
+        stop, progress = self._stop or threading.Event(), self._progress
 
         def on_page(pager: Pager[Any]) -> None:
             if stop.is_set():
@@ -341,7 +343,7 @@ class AccountsRun(BaseOperator):
             work,
             items,
             max_workers=self.max_workers,
-            stop=self._stop,
+            stop=self._stop or threading.Event(),
             name=f"loopring-{self.task_id}",
             on_result=on_result,
         )

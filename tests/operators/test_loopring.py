@@ -5,6 +5,7 @@ Each DAG run is costly (the first one in a process ~10 s), so one run covers sev
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import subprocess
@@ -473,6 +474,14 @@ print([name for name in heavy if name in sys.modules])
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_task_can_be_deep_copied_as_airflow_copies_tasks():
+    # Nothing holding a lock (a threading.Event, the hook's session) exists before the run.
+    operator = LoopringCollectionsOperator(task_id="c", address="0x" + "ab" * 20)
+    copied = copy.deepcopy(operator)
+    assert (copied.task_id, copied.address) == ("c", "0x" + "ab" * 20)
+    assert "hook" not in copied.__dict__
 
 
 def test_accounts_run_on_max_workers_threads_and_come_back_in_order():
