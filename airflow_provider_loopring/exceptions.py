@@ -137,7 +137,7 @@ class LoopringTriggerError(RuntimeError):
     :param message: what the trigger said.
     :param retryable: whether another try of the task may succeed: False for a Loopring
         error the trigger saw (a rejected key, an unknown account, a misshaped response),
-        which fails the task without its retries (:mod:`airflow_provider_loopring.fail_fast`).
+        which fails the task without its retries (:mod:`airflow_provider_loopring.retry_policy`).
     """
 
     def __init__(self, message: str, *, retryable: bool = True) -> None:

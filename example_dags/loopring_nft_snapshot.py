@@ -119,7 +119,7 @@ it lists. A re-run of a day replaces that day.
         """The accounts, checked and without duplicates, in at most BATCHES batches."""
         from airflow.sdk import get_current_context
 
-        from airflow_provider_loopring.operators.base import check_accounts, run_day
+        from airflow_provider_loopring.operators.arguments import check_accounts, run_day
         from airflow_provider_loopring.storage import snapshots
 
         context = get_current_context()
@@ -163,7 +163,7 @@ it lists. A re-run of a day replaces that day.
         """Declare a day's partition complete: its manifest, written last."""
         from airflow.sdk import get_current_context
 
-        from airflow_provider_loopring.operators.base import run_day
+        from airflow_provider_loopring.operators.arguments import run_day
         from airflow_provider_loopring.storage import snapshots
 
         context = get_current_context()
@@ -198,7 +198,7 @@ it lists. A re-run of a day replaces that day.
 
         from airflow.sdk import get_current_context
 
-        from airflow_provider_loopring.operators.base import run_day
+        from airflow_provider_loopring.operators.arguments import run_day
         from airflow_provider_loopring.storage import snapshots
 
         context = get_current_context()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import re
+import sys
+from pathlib import Path
 
 import pytest
 
-from airflow_provider_loopring import fail_fast
+from airflow_provider_loopring import retry_policy
 from airflow_provider_loopring.exceptions import (
     LoopringApiError,
     LoopringAuthError,
@@ -17,11 +21,11 @@ from airflow_provider_loopring.exceptions import (
     LoopringServerError,
     LoopringTriggerError,
 )
-from airflow_provider_loopring.fail_fast import retry_can_help
 from airflow_provider_loopring.operators.loopring import (
     LoopringCollectionsOperator,
     LoopringNftBalancesOperator,
 )
+from airflow_provider_loopring.retry_policy import retry_can_help
 from airflow_provider_loopring.sensors.loopring import LoopringCollectionDeploymentSensor
 from airflow_provider_loopring.testing import Fault
 from airflow_provider_loopring.version_compat import HAS_RETRY_POLICY, AirflowFailException
@@ -56,7 +60,7 @@ TRANSIENT = [
 def test_errors_a_retry_cannot_cure_fail_the_task(error):
     from airflow.sdk.definitions.retry_policy import RetryAction
 
-    from airflow_provider_loopring.fail_fast import LoopringRetryPolicy
+    from airflow_provider_loopring.retry_policy import LoopringRetryPolicy
 
     decision = LoopringRetryPolicy().evaluate(error, try_number=1, max_tries=4)
     assert not retry_can_help(error)
@@ -69,7 +73,7 @@ def test_errors_a_retry_cannot_cure_fail_the_task(error):
 def test_transient_errors_keep_the_tasks_retries(error):
     from airflow.sdk.definitions.retry_policy import RetryAction
 
-    from airflow_provider_loopring.fail_fast import LoopringRetryPolicy
+    from airflow_provider_loopring.retry_policy import LoopringRetryPolicy
 
     decision = LoopringRetryPolicy().evaluate(error, try_number=1, max_tries=4)
     assert retry_can_help(error)
@@ -80,7 +84,7 @@ def test_transient_errors_keep_the_tasks_retries(error):
 def test_every_operator_and_sensor_has_the_policy_unless_told_otherwise():
     from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryRule
 
-    from airflow_provider_loopring.fail_fast import LoopringRetryPolicy
+    from airflow_provider_loopring.retry_policy import LoopringRetryPolicy
 
     balances = LoopringNftBalancesOperator(task_id="b", account_id=1)
     collections = LoopringCollectionsOperator(task_id="c", account_id=1)
@@ -97,20 +101,20 @@ def test_every_operator_and_sensor_has_the_policy_unless_told_otherwise():
 
 
 def test_without_a_retry_policy_the_error_becomes_an_airflow_fail_exception(monkeypatch):
-    monkeypatch.setattr(fail_fast, "HAS_RETRY_POLICY", False)
+    monkeypatch.setattr(retry_policy, "HAS_RETRY_POLICY", False)
     auth = FINAL[0]
     with pytest.raises(AirflowFailException, match="invalid ApiKey") as raised:  # noqa: SIM117
-        with fail_fast.fail_fast():
+        with retry_policy.fail_fast():
             raise auth
     assert raised.value.__cause__ is auth
-    with pytest.raises(LoopringServerError), fail_fast.fail_fast():
+    with pytest.raises(LoopringServerError), retry_policy.fail_fast():
         raise TRANSIENT[1]
-    with pytest.raises(LoopringAuthError), fail_fast.fail_fast(enabled=False):
+    with pytest.raises(LoopringAuthError), retry_policy.fail_fast(enabled=False):
         raise auth
 
 
 def test_a_retry_policy_of_its_own_or_none_turns_fail_fast_off_on_every_airflow():
-    from airflow_provider_loopring.fail_fast import with_retry_policy
+    from airflow_provider_loopring.retry_policy import with_retry_policy
 
     def fails_fast(kwargs: dict) -> bool:
         return with_retry_policy(kwargs)[1]
@@ -126,19 +130,46 @@ def test_a_retry_policy_of_its_own_or_none_turns_fail_fast_off_on_every_airflow(
 
 @pytest.mark.skipif(HAS_RETRY_POLICY, reason="Airflow 3.3+ has task retry policies")
 def test_before_airflow_3_3_no_task_gets_a_policy_and_errors_become_fail_exceptions():
-    from airflow_provider_loopring.fail_fast import with_retry_policy
+    from airflow_provider_loopring.retry_policy import with_retry_policy
 
     assert "retry_policy" not in with_retry_policy({"task_id": "b"})[0]
     assert "retry_policy" not in with_retry_policy({"task_id": "b", "retry_policy": None})[0]
-    assert not hasattr(fail_fast, "LoopringRetryPolicy")
-    with pytest.raises(AirflowFailException, match="invalid ApiKey"), fail_fast.fail_fast():
+    assert not hasattr(retry_policy, "LoopringRetryPolicy")
+    with pytest.raises(AirflowFailException, match="invalid ApiKey"), retry_policy.fail_fast():
         raise FINAL[0]
 
 
 @needs_policy
 def test_with_a_retry_policy_the_error_is_raised_as_it_is():
-    with pytest.raises(LoopringAuthError), fail_fast.fail_fast():
+    with pytest.raises(LoopringAuthError), retry_policy.fail_fast():
         raise FINAL[0]
+
+
+def test_the_old_module_name_warns_and_gives_the_same_objects(monkeypatch):
+    monkeypatch.delitem(sys.modules, "airflow_provider_loopring.fail_fast", raising=False)
+    with pytest.warns(DeprecationWarning, match=r"airflow_provider_loopring\.retry_policy"):
+        old = importlib.import_module("airflow_provider_loopring.fail_fast")
+    names = ["fail_fast", "with_retry_policy", "retry_can_help", "HAS_RETRY_POLICY"]
+    if HAS_RETRY_POLICY:
+        names.append("LoopringRetryPolicy")
+    for name in names:
+        assert getattr(old, name) is getattr(retry_policy, name), name
+
+
+def test_our_own_modules_never_import_the_old_name():
+    # pyproject makes a DeprecationWarning raised in our modules an error; this says where.
+    package = Path(retry_policy.__file__).parent
+    old = re.compile(
+        r"^\s*(from airflow_provider_loopring\.fail_fast import|import airflow_provider_loopring"
+        r"\.fail_fast|from airflow_provider_loopring import .*\bfail_fast\b)",
+        re.MULTILINE,
+    )
+    importing = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if old.search(path.read_text()) and path.name != "fail_fast.py"
+    ]
+    assert importing == []
 
 
 RETRIED_DAG = """

@@ -1,8 +1,9 @@
 """Buttons on a Loopring task to its account and collection in Loopring's explorer.
 
 The worker builds each link when the task ends (Airflow stores it as an XCom); a task
-whose connection has no known explorer (see :mod:`.._core.explorer`) shows none. Only
-``airflow.sdk`` is imported here: the operator modules import this one at DAG parse time.
+whose connection has no known explorer (see :mod:`.._core.explorer`) shows none. The operator
+and sensor modules import this one at DAG parse time: the hook, and the operators' account
+checks (with storage's), come in when a link is built.
 """
 
 from __future__ import annotations
@@ -11,25 +12,26 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperatorLink
 
+from airflow_provider_loopring import _core as core
+from airflow_provider_loopring._core import explorer as explorers
+from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
+
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
     from airflow.sdk.types import TaskInstanceKey
 
 
 def _explorer(operator: Any) -> str | None:
-    from airflow_provider_loopring._core.explorer import explorer_url
-    from airflow_provider_loopring._core.settings import base_url
     from airflow_provider_loopring.hooks.loopring import LoopringHook
 
     conn = LoopringHook.get_connection(operator.loopring_conn_id)
-    return explorer_url(base_url(conn.host, conn.port), conn.extra_dejson)
+    return explorers.explorer_url(core.base_url(conn.host, conn.port), conn.extra_dejson)
 
 
 def _account(operator: Any) -> object | None:
     """The task's first account, read by the check the task uses: a template rendered in
     native mode turns "0x…" text into an int, which the check turns back into the address."""
-    from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
-    from airflow_provider_loopring.operators.base import check_accounts
+    from airflow_provider_loopring.operators.arguments import check_accounts
 
     fields = (getattr(operator, name, None) for name in ("account_id", "address", "accounts"))
     try:
@@ -40,9 +42,6 @@ def _account(operator: Any) -> object | None:
 
 def _contract(operator: Any) -> str | None:
     """The task's one collection contract, checked as the task checks it (see `_account`)."""
-    from airflow_provider_loopring import _core as core
-    from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
-
     try:
         for name in ("contract_address", "token_address"):
             if getattr(operator, name, None) is not None:
@@ -62,11 +61,9 @@ class LoopringAccountLink(BaseOperatorLink):
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         """:param operator: the task; :param ti_key: its task instance (unused)."""
-        from airflow_provider_loopring._core.explorer import account_page
-
         account = _account(operator)
         explorer = _explorer(operator) if account is not None else None
-        return "" if explorer is None else account_page(explorer, account)
+        return "" if explorer is None else explorers.account_page(explorer, account)
 
 
 class LoopringCollectionLink(BaseOperatorLink):
@@ -77,11 +74,13 @@ class LoopringCollectionLink(BaseOperatorLink):
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         """:param operator: the task; :param ti_key: its task instance (unused)."""
-        from airflow_provider_loopring._core.explorer import collection_page
-
         contract = _contract(operator)
         explorer = _explorer(operator) if contract is not None else None
-        return "" if explorer is None or contract is None else collection_page(explorer, contract)
+        return (
+            ""
+            if explorer is None or contract is None
+            else explorers.collection_page(explorer, contract)
+        )
 
 
 EXTRA_LINKS = (LoopringAccountLink(), LoopringCollectionLink())

@@ -1,7 +1,7 @@
 """LoopringSnapshotChangesOperator: what each wallet gained or lost since the last snapshot.
 
-Only ``airflow.sdk`` at the top (DAG files import this at parse time); storage comes in when
-the task runs.
+DAG files import this at parse time: what the snapshots' comparison needs comes in when the
+task runs.
 """
 
 from __future__ import annotations
@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import pendulum
 from airflow.sdk import BaseOperator
+
+from airflow_provider_loopring._core.snapshot_day import run_day as stored_day
+from airflow_provider_loopring.operators.arguments import check_day, check_format
+from airflow_provider_loopring.storage.formats import EXTENSIONS
+from airflow_provider_loopring.storage.objects import ObjectStorageWriter, check_folder_url
+from airflow_provider_loopring.templates import unrendered
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -57,16 +64,12 @@ class LoopringSnapshotChangesOperator(BaseOperator):
         self._check(rendered=False)
 
     def _check(self, rendered: bool) -> None:
-        from airflow_provider_loopring.operators.base import _check_day, _check_format
-        from airflow_provider_loopring.storage.objects import check_folder_url
-        from airflow_provider_loopring.templates import unrendered
-
         if rendered or not unrendered(self.output_format):
-            _check_format(self.output_format, rendered)
+            check_format(self.output_format, rendered)
         if rendered or not unrendered(self.output_root):
             check_folder_url(self.output_root, "output_root")
         if self.day is not None and (rendered or not unrendered(self.day)):
-            _check_day(self.day, "day")
+            check_day(self.day, "day")
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Compare the day with the previous complete one and write the changes.
@@ -74,19 +77,14 @@ class LoopringSnapshotChangesOperator(BaseOperator):
         :param context: the task's context, for the run's day when ``day`` is not given.
         :return: the counts and, when a file was written, its reference (see above).
         """
-        import pendulum
-
-        from airflow_provider_loopring._core.snapshot_day import run_day
         from airflow_provider_loopring.storage import snapshots
         from airflow_provider_loopring.storage.changes import compare_days
-        from airflow_provider_loopring.storage.formats import EXTENSIONS
-        from airflow_provider_loopring.storage.objects import ObjectStorageWriter
 
         self._check(rendered=True)
         # Stored days are compared, nothing is read from Loopring: any run's day will do,
         # a backfill's too.
         dag_run = context.get("dag_run") if context else None
-        day = self.day or run_day(getattr(dag_run, "run_after", None), pendulum.now("UTC"))
+        day = self.day or stored_day(getattr(dag_run, "run_after", None), pendulum.now("UTC"))
         root, conn_id = self.output_root.rstrip("/"), self.output_conn_id
         folder = snapshots.partition(root, "changes", day)
         snapshots.start_day(root, day, ("changes",), conn_id=conn_id)

@@ -1,8 +1,8 @@
 """Operators that fetch the NFT balances or collections of one Loopring account or of thousands.
 
 The hook does the HTTP (paging, retries, the shared rate limit); what both operators share
-(accounts, sinks, resume, threads) is in :mod:`.base`. DAG files import this module at parse
-time, so only ``airflow.sdk`` is imported at the top: the hook, models, storage and requests
+(arguments, threads, sinks, resume, progress) is in :mod:`.base` and the modules it names.
+DAG files import this module at parse time: the hook, models, requests and storage's writers
 come in when a task runs.
 """
 
@@ -11,20 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_loopring._core.endpoints import COLLECTION_BALANCES, NFT_BALANCES
-from airflow_provider_loopring.operators._columns import BALANCE_COLUMNS, COLLECTION_COLUMNS
-from airflow_provider_loopring.operators.base import (
+from airflow_provider_loopring import _core as core
+from airflow_provider_loopring.operators.arguments import (
     ACCOUNT_FIELDS,
     STORAGE_FIELDS,
-    Account,
-    FirstPage,
-    LoopringAccountsOperator,
-    PageCallback,
+    AccountRef,
     Record,
 )
+from airflow_provider_loopring.operators.base import FirstPage, LoopringAccountsOperator
 
 if TYPE_CHECKING:
-    from airflow_provider_loopring.hooks.loopring import LoopringHook
+    from airflow_provider_loopring._core.paging import PageCallback
 
 
 class LoopringNftBalancesOperator(LoopringAccountsOperator):
@@ -59,8 +56,7 @@ class LoopringNftBalancesOperator(LoopringAccountsOperator):
     """
 
     record_kind = "balances"
-    _endpoint = NFT_BALANCES.path
-    _columns = BALANCE_COLUMNS
+    _endpoint = "NFT_BALANCES"
     template_fields: Sequence[str] = (
         *ACCOUNT_FIELDS,
         "nft_datas",
@@ -86,8 +82,6 @@ class LoopringNftBalancesOperator(LoopringAccountsOperator):
         self._validate(rendered=False)
 
     def _checks(self, rendered: bool) -> dict[str, Callable[[Any], object]]:
-        from airflow_provider_loopring import _core as core
-
         return {
             **super()._checks(rendered),
             "nft_datas": lambda value: core.check_filter(value, "nft_datas", core.check_nft_data),
@@ -107,19 +101,17 @@ class LoopringNftBalancesOperator(LoopringAccountsOperator):
             "metadata": self.metadata,
         }
 
-    def _query(self, account: Account) -> dict[str, Any]:
+    def _query(self, account: AccountRef) -> dict[str, Any]:
         name, value = account
         return {name: value, **self._filters()}
 
-    def _first_page(self, hook: LoopringHook, account: Account) -> FirstPage:
-        page = hook.get_nft_balances(**self._query(account))
+    def _first_page(self, account: AccountRef) -> FirstPage:
+        page = self.hook.get_nft_balances(**self._query(account))
         first = FirstPage(page.total_num, [balance.to_dict(copy=False) for balance in page.items])
         return self._log_first_page(account, first)
 
-    def _iter_records(
-        self, hook: LoopringHook, account: Account, on_page: PageCallback
-    ) -> Iterator[Record]:
-        for balance in hook.iter_nft_balances(**self._query(account), on_page=on_page):
+    def _iter_records(self, account: AccountRef, on_page: PageCallback) -> Iterator[Record]:
+        for balance in self.hook.iter_nft_balances(**self._query(account), on_page=on_page):
             yield balance.to_dict(copy=False)
 
 
@@ -148,8 +140,7 @@ class LoopringCollectionsOperator(LoopringAccountsOperator):
     """
 
     record_kind = "collections"
-    _endpoint = COLLECTION_BALANCES.path
-    _columns = COLLECTION_COLUMNS
+    _endpoint = "COLLECTION_BALANCES"
     template_fields: Sequence[str] = (*ACCOUNT_FIELDS, "token_address", *STORAGE_FIELDS)
 
     def __init__(self, *, token_address: str | None = None, **kwargs: Any) -> None:
@@ -158,8 +149,6 @@ class LoopringCollectionsOperator(LoopringAccountsOperator):
         self._validate(rendered=False)
 
     def _checks(self, rendered: bool) -> dict[str, Callable[[Any], object]]:
-        from airflow_provider_loopring import _core as core
-
         return {
             **super()._checks(rendered),
             "token_address": lambda value: (
@@ -170,23 +159,23 @@ class LoopringCollectionsOperator(LoopringAccountsOperator):
     def _filters(self) -> dict[str, Any]:
         return {"token_address": self.token_address, "non_zero": self.non_zero}
 
-    def _query(self, hook: LoopringHook, account: Account) -> dict[str, Any]:
+    def _query(self, account: AccountRef) -> dict[str, Any]:
         name, value = account
         # Resolved here (the hook caches it) because every record must name its account.
-        account_id = value if name == "account_id" else hook.get_account(address=value).account_id
+        if name == "account_id":
+            return {"account_id": value, **self._filters()}
+        account_id = self.hook.get_account(address=value).account_id
         return {"account_id": account_id, **self._filters()}
 
-    def _first_page(self, hook: LoopringHook, account: Account) -> FirstPage:
-        query = self._query(hook, account)
-        page = hook.get_collections(**query)
+    def _first_page(self, account: AccountRef) -> FirstPage:
+        query = self._query(account)
+        page = self.hook.get_collections(**query)
         records = [
             {**item.to_dict(copy=False), "accountId": query["account_id"]} for item in page.items
         ]
         return self._log_first_page(account, FirstPage(page.total_num, records))
 
-    def _iter_records(
-        self, hook: LoopringHook, account: Account, on_page: PageCallback
-    ) -> Iterator[Record]:
-        query = self._query(hook, account)
-        for item in hook.iter_collections(**query, on_page=on_page):
+    def _iter_records(self, account: AccountRef, on_page: PageCallback) -> Iterator[Record]:
+        query = self._query(account)
+        for item in self.hook.iter_collections(**query, on_page=on_page):
             yield {**item.to_dict(copy=False), "accountId": query["account_id"]}

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
-from airflow_provider_loopring.fail_fast import fail_fast, with_retry_policy
 from airflow_provider_loopring.links.loopring import EXTRA_LINKS
+from airflow_provider_loopring.retry_policy import fail_fast, with_retry_policy
 from airflow_provider_loopring.version_compat import (
     HAS_TASK_STATE_STORE,
     AirflowFailException,
@@ -47,7 +47,7 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
     :param deferrable: check once, then wait in the triggerer instead of a worker slot.
     :param loopring_conn_id: the Loopring connection.
     :param kwargs: ``BaseSensorOperator``'s; ``retry_policy`` defaults to
-        :class:`~airflow_provider_loopring.fail_fast.LoopringRetryPolicy`, as for the operators.
+        :class:`~airflow_provider_loopring.retry_policy.LoopringRetryPolicy`, as for the operators.
     """
 
     ui_color = "#c7e6f9"

@@ -13,7 +13,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from airflow_provider_loopring._core.selections import CollectionSelection, NftSelection
 from airflow_provider_loopring.exceptions import LoopringApiError
 
 log = logging.getLogger(__name__)
@@ -22,7 +21,6 @@ log = logging.getLogger(__name__)
 # of: a collection may be deploying before the account holds any of it). Each watcher filters
 # the whole listing for itself, so all watchers of an account can share one poll.
 POLL_BALANCES, POLL_COLLECTIONS = "balances", "collections"
-EVERYTHING = {POLL_BALANCES: NftSelection, POLL_COLLECTIONS: CollectionSelection}
 # The longest pause between polls while the API keeps failing; also the pause after an error
 # that polling again will not cure soon (a wrong key, a deleted account), so a fixed
 # connection starts the watcher again without anyone restarting it.
@@ -78,11 +76,13 @@ async def poll_account(
     :param interval: seconds between polls.
     :return: an endless iterator of the account's records, one tuple per successful poll.
     """
+    from airflow_provider_loopring._core.selections import CollectionSelection, NftSelection
     from airflow_provider_loopring.hooks.loopring import LoopringHook
     from airflow_provider_loopring.hooks.selections import afetch
 
     hook = LoopringHook(loopring_conn_id=conn_id)
-    everything = EVERYTHING[kind](account_id=account_id)
+    selects = {POLL_BALANCES: NftSelection, POLL_COLLECTIONS: CollectionSelection}[kind]
+    everything = selects(account_id=account_id)  # the account's every balance or collection
     errors = 0
     try:
         while True:
