@@ -1,7 +1,8 @@
 """Sensors that wait until Loopring NFTs or a collection reach a layer-1 deployment status.
 
-Only Airflow SDK names are imported here: DAG files import this module at every parse, and the
-hook (requests, httpx) and the trigger are needed only when a task runs.
+DAG files import this module at every parse: what building a sensor needs (its argument checks,
+what it selects) is imported here; the verdict, the hook (requests, httpx) and the trigger are
+imported when a task runs.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
+from airflow_provider_loopring._core.selections import SELECTIONS, Selection, check_status_sets
 from airflow_provider_loopring._core.settings import DEFAULT_CONN_ID
+from airflow_provider_loopring._core.validation import check_flag
+from airflow_provider_loopring.exceptions import LoopringApiError, LoopringTriggerError
 from airflow_provider_loopring.links.loopring import EXTRA_LINKS
 from airflow_provider_loopring.retry_policy import fail_fast, with_retry_policy
+from airflow_provider_loopring.templates import unrendered
 from airflow_provider_loopring.version_compat import (
     HAS_TASK_STATE_STORE,
     AirflowFailException,
@@ -27,7 +32,6 @@ from airflow_provider_loopring.version_compat import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_loopring._core.selections import Selection
     from airflow_provider_loopring._core.verdicts import Verdict
     from airflow_provider_loopring.hooks.loopring import LoopringHook
 
@@ -65,8 +69,6 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
         kwargs, fails_fast = with_retry_policy(kwargs)
         super().__init__(**kwargs)
         self._fail_fast = fails_fast
-        from airflow_provider_loopring._core import check_flag
-        from airflow_provider_loopring._core.selections import check_status_sets
 
         self.target_statuses, self.failure_statuses = check_status_sets(
             target_statuses, failure_statuses
@@ -85,7 +87,6 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
 
     def _selection(self) -> Selection:
         """The selection from the (rendered) selector fields, validated."""
-        from airflow_provider_loopring._core.selections import SELECTIONS
 
         # The core's checks also undo native rendering (render_template_as_native_obj reads
         # "0x.." as a hex int), so rendered values go through as they are.
@@ -94,7 +95,6 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
 
     def _validate_literals(self) -> None:
         """Reject a wrong selector at construction, unless a template or XCom supplies it."""
-        from airflow_provider_loopring.templates import unrendered
 
         if not any(unrendered(getattr(self, name)) for name in self._selector_fields):
             self._selection()
@@ -146,7 +146,6 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
     def _check(self, selection: Selection, context: Context) -> Verdict | None:
         """Fetch and judge; None when a transient API error left us without an answer."""
         from airflow_provider_loopring._core.verdicts import judge, log_verdict
-        from airflow_provider_loopring.exceptions import LoopringApiError
         from airflow_provider_loopring.hooks.selections import fetch
 
         try:
@@ -240,7 +239,6 @@ class _LoopringDeploymentSensor(BaseSensorOperator):
         # when the trigger says another try would get the same answer.
         if self.never_fail:
             raise AirflowSkipException(f"Skipping due to never_fail: {message}")
-        from airflow_provider_loopring.exceptions import LoopringTriggerError
 
         with fail_fast(self._fail_fast):
             raise LoopringTriggerError(message, retryable=not checked["final"])

@@ -14,7 +14,12 @@ from typing import Any
 
 
 def check(line: str, ok: bool, otherwise: str) -> bool:
-    """Print ``line``, marked WRONG with ``otherwise`` when not ``ok``; return ``ok``."""
+    """Print ``line``, marked WRONG with ``otherwise`` when not ``ok``; return ``ok``.
+
+    :param line: what the demo shows.
+    :param ok: whether it is what was expected.
+    :param otherwise: what was expected, shown when it is not.
+    """
     print(line if ok else f"{line}  <-- WRONG: {otherwise}")
     return ok
 
@@ -33,7 +38,10 @@ def line_count(url: str | None) -> int | None:
 
 
 def shown(where: str | Path) -> str:
-    """A path relative to the current directory when it is below it."""
+    """A path relative to the current directory when it is below it.
+
+    :param where: a path.
+    """
     path = local_path(where) if isinstance(where, str) else where
     try:
         return str(path.relative_to(Path.cwd()))
@@ -43,7 +51,10 @@ def shown(where: str | Path) -> str:
 
 @contextmanager
 def step(what: str) -> Iterator[None]:
-    """Print ``what``, then how long the block under it took."""
+    """Print ``what``, then how long the block under it took.
+
+    :param what: the step's name.
+    """
     started = time.monotonic()
     print(f"{what}...", end=" ", flush=True)
     yield
@@ -75,7 +86,10 @@ def recording_stdout() -> Iterator[io.StringIO]:
 
 
 def written_records(url: str) -> list[dict[str, Any]]:
-    """The records a DAG wrote to a local JSON Lines or Parquet file (totals as strings)."""
+    """The records a DAG wrote to a local JSON Lines or Parquet file (totals as strings).
+
+    :param url: the file's ``file://`` URL.
+    """
     path = local_path(url)
     if url.endswith(".parquet"):
         import pyarrow.parquet as pq
@@ -88,7 +102,10 @@ def written_records(url: str) -> list[dict[str, Any]]:
 
 
 def return_values(run: Any) -> dict[tuple[str, int], Any]:
-    """(task_id, map_index) -> return value, for every task of the run."""
+    """(task_id, map_index) -> return value, for every task of the run.
+
+    :param run: the DAG run ``dag.test()`` returned.
+    """
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
     from sqlalchemy import select
@@ -106,7 +123,10 @@ def return_values(run: Any) -> dict[tuple[str, int], Any]:
 
 
 def failed(run: Any) -> bool:
-    """Show the state of every task of a failed run; False."""
+    """Show the state of every task of a failed run; False.
+
+    :param run: the DAG run ``dag.test()`` returned.
+    """
     for ti in run.get_task_instances():
         print(f"    {ti.task_id}[{ti.map_index}]: {ti.state}")
     print("  FAILED: see the task errors above.")
