@@ -115,6 +115,11 @@ def check_offset(value: object, name: str = "offset") -> int:
 
 
 def check_flag(value: object, name: str) -> bool:
+    """A boolean: True or False, nothing else.
+
+    :param value: the value given.
+    :param name: the parameter's name, for the error.
+    """
     if not isinstance(value, bool):
         raise LoopringInvalidParameterError(name, "True or False", value)
     return value

@@ -25,12 +25,18 @@ def check(line: str, ok: bool, otherwise: str) -> bool:
 
 
 def local_path(url: str) -> Path:
-    """The path of a file:// URL."""
+    """The path of a file:// URL.
+
+    :param url: a file:// URL.
+    """
     return Path(url.removeprefix("file://"))
 
 
 def line_count(url: str | None) -> int | None:
-    """How many lines a local file written by a DAG has; None when it is not local."""
+    """How many lines a local file written by a DAG has; None when it is not local.
+
+    :param url: the file's URL; None when the DAG wrote none.
+    """
     if url is None or not url.startswith("file://") or not local_path(url).is_file():
         return None
     with local_path(url).open("rb") as file:

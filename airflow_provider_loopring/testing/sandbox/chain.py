@@ -50,7 +50,12 @@ class Entry:
 
 @dataclass
 class Block:
-    """A sealed block: its id, when it was made, its transactions in order."""
+    """A sealed block: its id, when it was made, its transactions in order.
+
+    :param block_id: its id.
+    :param created_at: when it was sealed, epoch ms.
+    :param entries: its transactions, in order.
+    """
 
     block_id: int
     created_at: int

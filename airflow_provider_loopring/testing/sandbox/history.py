@@ -276,7 +276,9 @@ def _kind_list(key: str) -> Callable[[Ledger, dict[str, str]], ApiResult]:
     endpoint.__name__ = key
     endpoint.__doc__ = (
         f"GET /api/v3/user/nft/{key}: ``accountId`` (required), ``nftData``, ``start``, "
-        "``end``, ``startId``, ``offset``, ``limit`` (default 50), ``txStatus``, ``hashes``."
+        "``end``, ``startId``, ``offset``, ``limit`` (default 50), ``txStatus``, ``hashes``.\n\n"
+        ":param ledger: the data to answer from.\n"
+        ":param query: the query parameters above."
     )
     return endpoint
 

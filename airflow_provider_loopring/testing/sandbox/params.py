@@ -49,6 +49,11 @@ class ApiResult:
 
 
 def check_key(given: str | None, expected: str) -> None:
+    """Refuse a missing or wrong API key as Loopring does (``104001``, ``104002``).
+
+    :param given: the ``X-API-KEY`` header sent, or None.
+    :param expected: the sandbox's API key.
+    """
     if not given:
         raise ApiError(104001, "empty ApiKey")
     if not hmac.compare_digest(given.encode(), expected.encode()):
@@ -59,6 +64,13 @@ def check_key(given: str | None, expected: str) -> None:
 
 
 def integer(query: dict[str, str], name: str, default: int | None = None, minimum: int = 0) -> int:
+    """An integer query parameter.
+
+    :param query: the query parameters.
+    :param name: the parameter's name.
+    :param default: its value when absent; None: it is required.
+    :param minimum: the least value accepted.
+    """
     raw = query.get(name, "")
     if raw == "":
         if default is None:
@@ -74,6 +86,12 @@ def integer(query: dict[str, str], name: str, default: int | None = None, minimu
 
 
 def flag(query: dict[str, str], name: str, default: bool) -> bool:
+    """A boolean query parameter: ``true`` or ``false``, in any case.
+
+    :param query: the query parameters.
+    :param name: the parameter's name.
+    :param default: its value when absent.
+    """
     raw = query.get(name, "").lower()
     if raw == "":
         return default
@@ -83,25 +101,44 @@ def flag(query: dict[str, str], name: str, default: bool) -> bool:
 
 
 def address(raw: str, name: str) -> str:
+    """An address parameter, lowercased: 0x and 40 hex digits.
+
+    :param raw: the value sent.
+    :param name: the parameter's name, for the message.
+    """
     if not ADDRESS.fullmatch(raw):
         raise ApiError(100001, f"invalid argument: {name}={raw!r} is not an address")
     return raw.lower()
 
 
 def comma_list(query: dict[str, str], name: str) -> list[str]:
+    """A comma-separated query parameter's items, stripped; empty when absent.
+
+    :param query: the query parameters.
+    :param name: the parameter's name.
+    """
     return [part.strip() for part in query.get(name, "").split(",") if part.strip()]
 
 
 def paging(
     query: dict[str, str], default: int = DEFAULT_LIMIT, most: int = MAX_LIMIT
 ) -> tuple[int, int]:
-    """offset and limit; a limit above 50 is cut to 50, as the docs' "max is 50" reads."""
+    """offset and limit; a limit above 50 is cut to 50, as the docs' "max is 50" reads.
+
+    :param query: the query parameters (``offset``, ``limit``).
+    :param default: the limit when none is given.
+    :param most: the most rows a page holds; a larger limit is cut to it.
+    """
     offset = integer(query, "offset", 0)
     limit = integer(query, "limit", default, minimum=1)
     return offset, min(limit, most)
 
 
 def existing(account: dict[str, Any] | None) -> dict[str, Any]:
+    """The account, or Loopring's ``101002`` (account not found) when there is none.
+
+    :param account: the account looked up, or None.
+    """
     if account is None:
         raise ApiError(101002, "account not found")
     return account

@@ -52,7 +52,16 @@ class RequestRecord:
 
 @dataclass
 class LogEntry:
-    """A request as logged when read; its outcome is filled in once the answer is sent."""
+    """A request as logged when read; its outcome is filled in once the answer is sent.
+
+    :param method: the HTTP method.
+    :param path: the path, without the query string.
+    :param query: the query parameters, an API key in them masked.
+    :param time: ``time.monotonic()`` when the request was read.
+    :param status: the status answered; 0 until an answer is sent.
+    :param fault: the injected fault's kind, "rate_limit" for the sandbox's own 429s, or None.
+    :param cut: True when the client closed the connection before the body was all sent.
+    """
 
     method: str
     path: str
@@ -63,6 +72,7 @@ class LogEntry:
     cut: bool = False
 
     def record(self) -> RequestRecord:
+        """The entry as the record the log hands out."""
         return RequestRecord(
             self.method, self.path, self.query, self.time, self.status, self.fault, self.cut
         )

@@ -38,7 +38,7 @@ class Seeded:
 
     :param accounts: how many accounts, at least 1.
     :param nfts_per_account: NFT balances each account starts with, zero ones included.
-    :param collections_per_account: collections each account owns, at least 1.
+    :param per_account: collections each account owns, at least 1.
     :param seed: the seed: the same seed, the same data.
     """
 
