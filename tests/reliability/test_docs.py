@@ -38,7 +38,7 @@ def test_every_bad_input_row_is_listed(doc):
         *(label for _, label, _, _ in test_bad_input.OPERATOR_ROWS),
         *(label for _, label, _, _ in test_bad_input.SENSOR_ROWS),
         *(label for label, _, _ in test_bad_input.CONNECTION_ROWS),
-        *(label for label, _, _ in test_bad_input.RETRY_POLICY_ROWS),
+        *(label for label, _, _ in test_bad_input.BACKOFF_ROWS),
         *(label for label, _, _, _ in test_bad_input.DECISIONS),
         *test_bad_input.TEMPLATED,
     ]
