@@ -48,16 +48,16 @@ def fetch_bodies(workdir: Path) -> tuple[int, list[bytes]]:
 
 
 def replay(bodies: list[bytes]) -> None:
-    """Answer every LoopringHook request from ``bodies`` instead of a socket (class-wide:
-    the operator makes its own hook)."""
+    """Answer every request of the hook's sync transport from ``bodies`` instead of a socket
+    (class-wide: the operator makes its own hook)."""
     from airflow_provider_loopring import _core as api
-    from airflow_provider_loopring.hooks.loopring import LoopringHook
+    from airflow_provider_loopring.hooks.transport import SyncTransport
 
-    def send(hook: LoopringHook, request: api.ApiRequest) -> Any:
+    def send(transport: SyncTransport, request: api.ApiRequest, *_: Any) -> Any:
         body = bodies[int(request.params["offset"]) // PAGE_SIZE]
         return api.parse_response(request, 200, {}, body)
 
-    LoopringHook._send = send  # type: ignore[method-assign]
+    SyncTransport.send = send  # type: ignore[method-assign]
 
 
 def ours(
