@@ -26,7 +26,6 @@ COMMON = {
     f"{P}._core",
     f"{P}._core.settings",
     f"{P}._core.validation",
-    f"{P}._provider_info",
     f"{P}.exceptions",
     f"{P}.version_compat",
 }
@@ -123,7 +122,9 @@ def test_every_example_dag_is_pinned():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_a_dag_file_imports_the_package_modules_pinned_here(name):
     loaded = parsed(DAGS / name)
-    ours = {module for module in loaded if module == P or module.startswith(f"{P}.")}
+    # Airflow itself loads _provider_info (its ProvidersManager), on some minors at parse time:
+    # not an import of ours.
+    ours = {m for m in loaded if m == P or m.startswith(f"{P}.")} - {f"{P}._provider_info"}
     assert sorted(ours - EXPECTED[name]) == []  # loaded, not pinned
     assert sorted(EXPECTED[name] - ours) == []  # pinned, not loaded
     early = [m for m in loaded if any(m == n or m.startswith(f"{n}.") for n in NEVER)]
