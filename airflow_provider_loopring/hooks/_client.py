@@ -173,8 +173,9 @@ class LoopringClient(BaseHook):
         while True:
             try:
                 time.sleep(self._budget.reserve(request))  # no token, no request
+                headers = self._headers(request)
                 self._count()
-                body = self._sync.send(request, self.settings, self._headers(request))
+                body = self._sync.send(request, self.settings, headers)
                 return body if parse is None else parse(body)
             except LoopringApiError as error:
                 wait = self._after_failure(error, attempts)
@@ -204,8 +205,9 @@ class LoopringClient(BaseHook):
         while True:
             try:
                 await asyncio.sleep(await self._budget.areserve(request))
+                headers = self._headers(request)
                 self._count()
-                body = await self._async.send(request, settings, self._headers(request))
+                body = await self._async.send(request, settings, headers)
                 return body if parse is None else parse(body)
             except LoopringApiError as error:
                 wait = self._after_failure(error, attempts)
