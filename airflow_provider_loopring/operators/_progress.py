@@ -2,7 +2,7 @@
 
 ``12 of 10000 accounts done, 3456 records, 40 requests (2.0/s of the connection's 5/s),
 about 2h 46m left``: accounts finished of all the task's, the records they held, the HTTP
-requests answered so far (retries included) and their rate against the connection's
+requests sent so far (retries included) and their rate against the connection's
 ``requests_per_second``, and the time the accounts left would take at this try's pace.
 """
 
@@ -41,6 +41,8 @@ class Progress:
     :param rate: the connection's ``requests_per_second``.
     :param interval: seconds between two lines.
     :param clock: the time in seconds, monotonic.
+    :param sent: how many requests the task's hook has sent so far (retries included); the
+        line counts those sent since the progress began.
     """
 
     def __init__(
@@ -51,24 +53,25 @@ class Progress:
         *,
         interval: float = INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        sent: Callable[[], int] = lambda: 0,
     ) -> None:
         self._log = log
+        self._sent, self._sent_before = sent, sent()
         self.accounts = accounts
         self.rate = rate
         self._resumed = 0
         self.done = 0
         self.records = 0
-        self.requests = 0
         self._interval = interval
         self._clock = clock
         self._start = clock()
         self._next = self._start + interval
         self._lock = threading.Lock()
 
-    def request(self, *_: object, **__: object) -> None:
-        """One request answered (a ``requests`` response hook: its arguments are unused)."""
-        with self._lock:
-            self.requests += 1
+    @property
+    def requests(self) -> int:
+        """Requests sent since the progress began."""
+        return self._sent() - self._sent_before
 
     def add_resumed(self, records: list[int]) -> None:
         """Accounts an earlier try finished: done, but not part of this try's pace.

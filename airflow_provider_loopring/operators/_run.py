@@ -139,16 +139,13 @@ class AccountsRun(BaseOperator):
             settings.requests_per_second,
             interval=self.progress_interval,
             clock=self._clock,
+            sent=lambda: self.hook.requests_sent,
         )
-        # Every response the hook's session gets is a request sent (retries too).
-        answered = self.hook.get_conn().hooks["response"]
-        answered.append(progress.request)
         try:
             if self.output_path is None:
                 return self._to_xcom(accounts, cache, context)
             return self._to_storage(accounts, cache, context, self.output_path)
         finally:
-            answered.remove(progress.request)
             progress.finish()
             if cache is not None and cache.changed:
                 cache.save()

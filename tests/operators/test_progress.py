@@ -55,10 +55,11 @@ def test_before_any_account_is_done_the_time_left_is_unknown():
         def info(self, message: str, *args: object) -> None:
             lines.append(message % args)
 
-    progress = Progress(Log(), 4, 2.5, interval=0, clock=lambda: now[0])
+    sent = [3]  # requests the hook had sent before: not this progress's
+    progress = Progress(Log(), 4, 2.5, interval=0, clock=lambda: now[0], sent=lambda: sent[0])
     progress.add_resumed([7, 0])  # an earlier try's: done, but not this try's pace
     now[0] = 104.0
-    progress.request()
+    sent[0] += 1
     progress.tick()
     progress.account_done(5)
     progress.finish()
