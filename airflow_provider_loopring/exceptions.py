@@ -158,3 +158,12 @@ class LoopringSnapshotDayError(AirflowFailException):
 
     Fails the task without its retries: a later try runs on a later day still.
     """
+
+
+class LoopringBlockError(AirflowFailException):
+    """The chain is not what a reader of blocks must see: a gap in block ids, a block asked
+    for that is past the finalized head, or a cursor ahead of the head.
+
+    Fails the task without its retries: blocks are never skipped in silence, and asking again
+    gives the same chain.
+    """

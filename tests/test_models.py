@@ -528,16 +528,30 @@ def test_same_address(a: str | None, b: str | None, same: int) -> None:
 
 def test_public_names() -> None:
     assert set(models.__all__) == {
+        "TRADE_POSITIONS",
         "Account",
+        "Block",
+        "BlockTransaction",
         "Collection",
         "CollectionBalance",
+        "CollectionNft",
+        "CollectionNftsPage",
         "CollectionsPage",
         "DeploymentStatus",
         "NftBalance",
         "NftBalancesPage",
+        "NftHolder",
+        "NftHoldersPage",
+        "NftInfo",
+        "NftInfos",
         "NftMetadata",
+        "NftTrade",
+        "NftTradesPage",
+        "NftTransaction",
+        "NftTransactionsPage",
         "PendingBalance",
         "same_address",
+        "touched_accounts",
     }
     assert all(hasattr(models, name) for name in models.__all__)
 

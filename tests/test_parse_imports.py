@@ -61,13 +61,16 @@ OPERATORS = {
 MODELS = {
     f"{P}.models",
     f"{P}.models.account",
+    f"{P}.models.block",
     f"{P}.models.collection",
     f"{P}.models.fields",
+    f"{P}.models.history",
     f"{P}.models.nft",
+    f"{P}.models.nft_info",
     f"{P}.models.status",
 }
 # What a wait selects names the endpoint that lists it: the declarations and their models.
-SELECTIONS = {f"{P}._core.selections", f"{P}._core.endpoints", *MODELS}
+SELECTIONS = {f"{P}._core.selections", f"{P}._core.endpoint", f"{P}._core.endpoints", *MODELS}
 SENSORS = {f"{P}.sensors", f"{P}.sensors.loopring", *SELECTIONS}
 TRIGGERS = {
     f"{P}.assets",

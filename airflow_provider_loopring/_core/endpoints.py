@@ -1,38 +1,48 @@
-"""The endpoints the provider reads, each declared once, and the one request a call builds.
+"""The endpoints the provider reads, each declared once (see :mod:`.endpoint` for how).
 
-An :class:`Endpoint` says everything the hook needs to call and page it: the path, its query
-parameters (each with Loopring's name and the check that names the Python one), how the
-account is selected, whether it is paged with offset/limit and how large a page may be, the
-model of a response (a page model knows its list key), what makes an item the same item on
-another page, and whether the call needs the API key. The hook serves every declaration
-through one generic pair of methods (``get`` / ``iterate``, and their async twins).
+Adding an endpoint is a declaration here (with a ``TypedDict`` of its query, for IDEs), a
+model in :mod:`airflow_provider_loopring.models`, and one line per named hook method.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TypedDict
 
-from airflow_provider_loopring._core.validation import (
-    MAX_LIMIT,
-    check_address,
-    check_filter,
-    check_flag,
-    check_limit,
-    check_max_pages,
-    check_nft_data,
-    check_offset,
-    check_selector,
-    check_token_id,
+from airflow_provider_loopring._core.endpoint import (
+    ApiRequest,
+    Endpoint,
+    Param,
+    address,
+    flag,
+    listed,
+    millis,
+    required,
 )
-from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
+from airflow_provider_loopring._core.validation import (
+    check_address,
+    check_block_id,
+    check_collection_id,
+    check_hash,
+    check_nft_data,
+    check_token_id,
+    choice,
+)
 from airflow_provider_loopring.models import (
     Account,
+    Block,
+    Collection,
+    CollectionNftsPage,
     CollectionsPage,
     NftBalancesPage,
+    NftHoldersPage,
+    NftInfos,
+    NftTradesPage,
+    NftTransactionsPage,
 )
-from airflow_provider_loopring.models.fields import ApiModel
+
+__all__ = ["ApiRequest", "Endpoint", "Param"]  # re-exported: their old home
 
 
 class NftBalancesQuery(TypedDict, total=False):
@@ -70,165 +80,70 @@ class AccountQuery(TypedDict, total=False):
     address: str
 
 
-@dataclass(frozen=True)
-class ApiRequest:
-    """One GET: the path, the query (already validated and rendered), whether it needs the key."""
+class NftHoldersQuery(TypedDict, total=False):
+    """What ``GET /api/v3/nft/info/nftHolders`` selects: one NFT."""
 
-    path: str
-    params: Mapping[str, str]
-    needs_key: bool = True
-
-    def with_params(self, **params: object) -> ApiRequest:
-        return ApiRequest(self.path, {**self.params, **_query(**params)}, self.needs_key)
-
-    def page(self, offset: int, limit: int) -> ApiRequest:
-        return self.with_params(offset=offset, limit=limit)
-
-    def describe(self) -> str:
-        """``GET /path k=v ...``: safe for logs and errors (the key is a header, never a param)."""
-        query = " ".join(f"{k}={v}" for k, v in self.params.items())
-        return f"GET {self.path} {query}".rstrip()
+    nft_data: str  # the NFT (0x + 64 hex digits)
 
 
-def _flag(value: object) -> str:
-    return "true" if value else "false"
+class CollectionNftsQuery(TypedDict, total=False):
+    """What ``GET /api/v3/nft/public/collection/items`` selects: one collection's NFTs."""
+
+    collection_id: int | str  # Loopring's collection id
+    metadata: bool  # include each NFT's metadata (default False)
 
 
-def _join(values: object) -> str | None:
-    return ",".join(str(v) for v in values) if values else None  # type: ignore[attr-defined]
+class CollectionQuery(TypedDict, total=False):
+    """What ``GET /api/v3/nft/public/collection`` selects: exactly one of these."""
+
+    collection_id: int | str  # Loopring's collection id
+    contract_address: str  # the collection's token contract on layer 1
+    nft_data: str  # an NFT of the collection
 
 
-def _query(**params: object) -> dict[str, str]:
-    return {k: str(v) for k, v in params.items() if v is not None}
+class NftTransactionsQuery(TypedDict, total=False):
+    """What ``GET /api/v3/user/nft/transactions`` selects (an address is looked up first).
 
-
-@dataclass(frozen=True)
-class Param:
-    """One query parameter: the keyword a caller gives, Loopring's name, its check and default.
-
-    :param name: the Python keyword (``nft_datas``), named in errors.
-    :param api_name: the query parameter Loopring reads (``nftDatas``).
-    :param check: ``check(value, name)`` returns the value to send or raises naming ``name``.
-    :param render: the checked value as query text; None leaves the parameter out.
-    :param default: what is checked and sent when the caller gives nothing (None: nothing).
+    ``start`` / ``end``: aware datetimes or epoch milliseconds; Loopring's window includes both.
     """
 
-    name: str
-    api_name: str
-    check: Callable[[object, str], Any]
-    render: Callable[[Any], str | None] = str
-    default: object = None
+    account_id: int | str
+    address: str
+    start: datetime | int
+    end: datetime | int
+    types: str | Sequence[str]  # of TRANSACTION_TYPES; default: all of them
+    nft_datas: str | Sequence[str]  # only these NFTs
 
 
-def flag(name: str, api_name: str, default: bool) -> Param:
-    """A true/false parameter, always sent."""
-    return Param(name, api_name, check_flag, _flag, default)
+class NftTradesQuery(TypedDict, total=False):
+    """What ``GET /api/v3/user/nft/trades`` selects (an address is looked up first)."""
+
+    account_id: int | str
+    address: str
+    nft_data: str
+    order_hash: str
+    trade_hash: str
+    start: datetime | int
+    end: datetime | int
+    ascending: bool  # oldest first (Loopring's isASC; default False: newest first)
 
 
-def listed(name: str, api_name: str, check: Callable[[object, str], Any]) -> Param:
-    """A list filter: a list or "a,b", each item checked, sent comma-joined."""
-    return Param(name, api_name, lambda value, n: check_filter(value, n, check), _join)
+class BlockQuery(TypedDict, total=False):
+    """What ``GET /api/v3/block/getBlock`` selects: a block id, "finalized" or "confirmed"."""
+
+    block_id: int | str
 
 
-def address(name: str, api_name: str) -> Param:
-    """One layer-1 address."""
-    return Param(name, api_name, check_address)
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One Loopring endpoint, declared once (see the module's docstring).
-
-    :param path: the URL path.
-    :param model: what a response is read as: a page model for a paged endpoint.
-    :param params: the query parameters besides the account and the paging.
-    :param account: ``"id_or_address"`` (either is sent), ``"id"`` (the endpoint takes only
-        an account id: an address is returned by :meth:`request` for the hook to resolve), or
-        None (no account).
-    :param owner_param: the query parameter an account id is sent as.
-    :param address_param: the query parameter an address is sent as.
-    :param paged: offset/limit paging; the largest page is ``max_limit``.
-    :param key: what makes an item the same item on another page.
-    :param owner: an item's account id, where items carry one (a stranger's item is refused).
-    :param needs_key: whether the call sends the API key.
-    """
-
-    path: str
-    model: type[ApiModel]
-    params: tuple[Param, ...] = ()
-    account: Literal["id_or_address", "id"] | None = "id_or_address"
-    owner_param: str = "accountId"
-    address_param: str = "address"
-    paged: bool = True
-    max_limit: int = MAX_LIMIT
-    key: Callable[[Any], object] | None = None
-    owner: Callable[[Any], object] | None = None
-    needs_key: bool = True
-
-    @property
-    def list_key(self) -> str | None:
-        """Where a page's items are in the response (the page model's), None when unpaged."""
-        return getattr(self.model, "_ITEMS", None) if self.paged else None
-
-    def request(
-        self, *, offset: object = None, limit: object = None, **args: object
-    ) -> tuple[ApiRequest, str | None]:
-        """The request for these arguments, every one checked; and an address to resolve.
-
-        :param offset: the first item (paged endpoints; default 0).
-        :param limit: items per page, 1 to ``max_limit`` (default ``max_limit``).
-        :param args: the account and the declared parameters, by their Python names.
-        :raises LoopringInvalidParameterError: an unknown or invalid argument, named.
-        """
-        declared = {param.name: param for param in self.params}
-        accounts = ("account_id", "address") if self.account else ()
-        for name in args:
-            if name not in declared and name not in accounts:
-                raise LoopringInvalidParameterError(
-                    name, f"one of {', '.join([*accounts, *declared])}", args[name]
-                )
-        params: dict[str, str] = {}
-        resolve = None
-        if self.account:
-            account_id, owner = check_selector(args.get("account_id"), args.get("address"))
-            if self.account == "id":
-                owner, resolve = None, owner
-            params.update(_query(**{self.owner_param: account_id, self.address_param: owner}))
-        for param in self.params:
-            given = args.get(param.name)
-            if given is None and param.default is None:
-                continue  # an optional parameter, not given (None is "not given")
-            value = given if param.name in args else param.default  # a flag's None is checked
-            rendered = param.render(param.check(value, param.name))
-            if rendered is not None:
-                params[param.api_name] = rendered
-        if not self.paged:
-            for name, value in (("offset", offset), ("limit", limit)):
-                if value is not None:
-                    raise LoopringInvalidParameterError(
-                        name, "nothing: not a paged endpoint", value
-                    )
-        else:
-            params["offset"] = str(check_offset(0 if offset is None else offset))
-            limit = self.max_limit if limit is None else limit
-            params["limit"] = str(check_limit(limit, "limit", self.max_limit))
-        return ApiRequest(self.path, params, self.needs_key), resolve
-
-    def listing(
-        self, page_size: object = None, max_pages: object = None, **args: object
-    ) -> tuple[ApiRequest, str | None]:
-        """The first page of a listing of every item, every argument checked by its name.
-
-        :param page_size: items per request, 1 to ``max_limit`` (default ``max_limit``).
-        :param max_pages: the most pages to read, checked here (None: the connection's).
-        :param args: the account and the declared parameters.
-        """
-        if not self.paged:
-            raise LoopringInvalidParameterError("endpoint", "a paged endpoint", self.path)
-        check_max_pages(max_pages)
-        size = self.max_limit if page_size is None else page_size
-        return self.request(limit=check_limit(size, "page_size", self.max_limit), **args)
-
+#: ``types`` Loopring's docs list for ``/user/nft/transactions``.
+TRANSACTION_TYPES = (
+    "mint",
+    "deposit",
+    "transfer",
+    "deploy",
+    "onchain_withdrawal",
+    "offchain_withdrawal",
+)
+MAX_NFT_INFOS = 50  # nft/info/nfts: "max 50" nftDatas a request
 
 ACCOUNT = Endpoint("/api/v3/account", Account, address_param="owner", paged=False, needs_key=False)
 NFT_BALANCES = Endpoint(
@@ -250,6 +165,80 @@ COLLECTION_BALANCES = Endpoint(
     params=(address("token_address", "tokenAddress"), flag("non_zero", "nonZero", True)),
     account="id",
     key=lambda item: item.collection.id,
+)
+NFT_HOLDERS = Endpoint(
+    "/api/v3/nft/info/nftHolders",
+    NftHoldersPage,
+    params=(required(Param("nft_data", "nftData", check_nft_data)),),
+    account=None,
+    key=lambda item: item.account_id,
+    ends="empty",  # what totalNum counts is not settled (loopring-endpoints.md 1)
+)
+NFT_INFOS = Endpoint(
+    "/api/v3/nft/info/nfts",
+    NftInfos,
+    params=(required(listed("nft_datas", "nftDatas", check_nft_data)),),
+    account=None,
+    paged=False,
+    needs_key=False,
+)
+COLLECTION_NFTS = Endpoint(
+    "/api/v3/nft/public/collection/items",
+    CollectionNftsPage,
+    params=(
+        required(Param("collection_id", "id", check_collection_id)),
+        flag("metadata", "metadata", False),
+    ),
+    account=None,
+    key=lambda item: item.nft_data,
+    needs_key=False,
+)
+COLLECTION = Endpoint(
+    "/api/v3/nft/public/collection",
+    Collection,
+    params=(
+        Param("collection_id", "id", check_collection_id),
+        address("contract_address", "collectionAddress"),
+        Param("nft_data", "nftHash", check_nft_data),
+    ),
+    account=None,
+    paged=False,
+    needs_key=False,
+    one_of=("collection_id", "contract_address", "nft_data"),
+)
+NFT_TRANSACTIONS = Endpoint(
+    "/api/v3/user/nft/transactions",
+    NftTransactionsPage,
+    params=(
+        millis("start", "start"),
+        millis("end", "end"),
+        listed("types", "types", choice(TRANSACTION_TYPES)),
+        listed("nft_datas", "nftData", check_nft_data),
+    ),
+    account="id",
+    key=lambda item: item.hash or item.id,
+)
+NFT_TRADES = Endpoint(
+    "/api/v3/user/nft/trades",
+    NftTradesPage,
+    params=(
+        Param("nft_data", "nftData", check_nft_data),
+        Param("order_hash", "orderHash", check_hash),
+        Param("trade_hash", "tradeHash", check_hash),
+        millis("start", "start"),
+        millis("end", "end"),
+        flag("ascending", "isASC", False),
+    ),
+    account="id",
+    key=lambda item: item.id if item.id is not None else item.hash,
+)
+BLOCK = Endpoint(
+    "/api/v3/block/getBlock",
+    Block,
+    params=(Param("block_id", "id", check_block_id, default="finalized"),),
+    account=None,
+    paged=False,
+    needs_key=False,
 )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from airflow_provider_loopring._core.endpoints import (
+from airflow_provider_loopring._core.endpoint import (
     ApiRequest,
     Endpoint,
 )
@@ -84,6 +84,9 @@ class PageReader:
         if not endpoint.paged:
             return page
         total = check_page(self.request, page.total_num, page.items, endpoint.owner)
+        if endpoint.ends == "empty":  # totalNum not trusted: one more page while any come
+            offset = int(self.request.params.get("offset", 0))
+            total = offset + len(page.items) + (1 if page.items else 0)
         # The pager needs every item as sent, to move its offset on; a page alone does not.
         if self.alone and endpoint.key is not None:
             items = unique(page.items, endpoint.key)
@@ -106,6 +109,9 @@ class Pager(Generic[T]):
     inconsistent and the read fails rather than return part of the account. So does a
     listing that keeps repeating itself (two full pages with nothing new in a row) and one
     still going after ``max_pages`` pages.
+
+    With ``until_empty`` (an endpoint whose ``totalNum`` is not to be trusted) the offset moves
+    on by each page's length and the listing ends at the first empty page.
     """
 
     page_size: int
@@ -116,6 +122,7 @@ class Pager(Generic[T]):
     done: bool = False
     pages: int = 0
     received: int = 0  # distinct items handed out so far
+    until_empty: bool = False
     _seen: set[object] = field(default_factory=set)
     _short_retries: int = 0
     _stale_pages: int = 0
@@ -130,7 +137,9 @@ class Pager(Generic[T]):
         self.total = total
         fresh = self._fresh(items)
         end = self.offset + len(items)
-        if shrunk and self.offset:
+        if self.until_empty:
+            self._until_empty(request, items, fresh, end)
+        elif shrunk and self.offset:
             self.offset = max(self.offset - shrunk, 0)  # repeats are dropped above
             self._short_retries = 0
         elif len(items) >= self.page_size and end < total:
@@ -155,6 +164,15 @@ class Pager(Generic[T]):
                 request, f"still no end after {self.pages} pages (totalNum {total}; max_pages)"
             )
         return fresh
+
+    def _until_empty(self, request: ApiRequest, items: list[T], fresh: list[T], end: int) -> None:
+        if not items:
+            self.done = True
+            return
+        self._stale_pages = self._stale_pages + 1 if not fresh else 0
+        if self._stale_pages >= 2:
+            raise bad_shape(request, "the same items came back for different offsets")
+        self.offset = end
 
     def _fresh(self, items: list[T]) -> list[T]:
         """Items whose key this listing has not shown yet, a repeat within the page included."""

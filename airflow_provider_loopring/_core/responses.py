@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
-from airflow_provider_loopring._core.endpoints import (
+from airflow_provider_loopring._core.endpoint import (
     ApiRequest,
 )
 from airflow_provider_loopring._core.validation import (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any, TypeGuard
 
 from airflow_provider_loopring.exceptions import (
@@ -12,6 +13,7 @@ from airflow_provider_loopring.exceptions import (
 )
 
 MAX_LIMIT = 50
+NAMED_BLOCKS = ("finalized", "confirmed")  # getBlock's ids besides numbers
 
 
 MAX_ID = 2**63 - 1  # Loopring's ids are 64-bit; a longer number is garbage, not an id
@@ -91,8 +93,64 @@ def check_nft_data(value: object, name: str = "nft_datas") -> str:
     return value.strip()
 
 
+def check_hash(value: object, name: str) -> str:
+    """A layer-2 hash (of a trade, an order): 0x followed by 64 hex digits.
+
+    :param value: what to check.
+    :param name: the parameter to name in the error.
+    """
+    value = _hex_text(value, 64)
+    if not isinstance(value, str) or not _NFT_DATA.fullmatch(value.strip()):
+        raise LoopringInvalidParameterError(name, "a hash: 0x followed by 64 hex digits", value)
+    return value.strip()
+
+
 def check_token_id(value: object, name: str = "token_ids") -> int:
     return _whole(value, name, "token ids: non-negative integers", 0)
+
+
+def check_millis(value: object, name: str) -> int:
+    """A moment as epoch milliseconds: an aware datetime (pendulum's too), or the milliseconds.
+
+    :param value: a timezone-aware ``datetime``, or a non-negative int of milliseconds (or its
+        digits as text, as templates render them).
+    :param name: the parameter to name in the error.
+    :raises LoopringInvalidParameterError: a naive datetime (which zone?) or anything else.
+    """
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise LoopringInvalidParameterError(
+                name, "a timezone-aware datetime (a naive one names no moment)", value
+            )
+        return round(value.timestamp() * 1000)
+    return _whole(value, name, "an aware datetime or epoch milliseconds", 0)
+
+
+def check_block_id(value: object, name: str = "block_id") -> int | str:
+    """A block: its id (a non-negative integer) or ``"finalized"`` / ``"confirmed"``.
+
+    :param value: what to check.
+    :param name: the parameter to name in the error.
+    """
+    if value in NAMED_BLOCKS:
+        return str(value)
+    return _whole(value, name, 'a block id, "finalized" or "confirmed"', 0)
+
+
+def choice(values: Iterable[str]) -> Callable[[object, str], str]:
+    """A check that takes one of ``values`` (case as given there).
+
+    :param values: the values Loopring knows.
+    """
+    known = tuple(values)
+
+    def check(value: object, name: str) -> str:
+        text = value.strip() if isinstance(value, str) else value
+        if text not in known:
+            raise LoopringInvalidParameterError(name, f"one of {', '.join(known)}", value)
+        return str(text)
+
+    return check
 
 
 def check_limit(value: object, name: str = "limit", maximum: int = MAX_LIMIT) -> int:

@@ -329,7 +329,8 @@ class LoopringClient(BaseHook):
     ) -> core.Pager[Any]:
         limit = max_pages if max_pages is not None else self.settings.max_pages
         key = endpoint.key or (lambda item: item)
-        return core.Pager(int(base.params["limit"]), key, max_pages=limit)
+        size, empty = int(base.params["limit"]), endpoint.ends == "empty"
+        return core.Pager(size, key, max_pages=limit, until_empty=empty)
 
     # --- accounts: an address an endpoint cannot take is resolved first (cached per hook) ---
 

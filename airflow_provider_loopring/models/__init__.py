@@ -19,15 +19,26 @@ base of the pages of list endpoints):
   :class:`NftBalancesPage`;
 - :mod:`.collection`: :class:`Collection`, :class:`CollectionBalance`, :class:`CollectionsPage`;
 - :mod:`.account`: :class:`Account`;
+- :mod:`.nft_info`: :class:`NftHolder`, :class:`NftInfo`, :class:`CollectionNft` and their pages;
+- :mod:`.history`: :class:`NftTransaction`, :class:`NftTrade` and their pages;
+- :mod:`.block`: :class:`Block`, :class:`BlockTransaction`, :func:`touched_accounts`;
 
 Import the models from this package, not from its modules, which may move.
 """
 
 from airflow_provider_loopring.models.account import Account
+from airflow_provider_loopring.models.block import Block, BlockTransaction, touched_accounts
 from airflow_provider_loopring.models.collection import (
     Collection,
     CollectionBalance,
     CollectionsPage,
+)
+from airflow_provider_loopring.models.history import (
+    TRADE_POSITIONS,
+    NftTrade,
+    NftTradesPage,
+    NftTransaction,
+    NftTransactionsPage,
 )
 from airflow_provider_loopring.models.nft import (
     NftBalance,
@@ -35,17 +46,39 @@ from airflow_provider_loopring.models.nft import (
     NftMetadata,
     PendingBalance,
 )
+from airflow_provider_loopring.models.nft_info import (
+    CollectionNft,
+    CollectionNftsPage,
+    NftHolder,
+    NftHoldersPage,
+    NftInfo,
+    NftInfos,
+)
 from airflow_provider_loopring.models.status import DeploymentStatus, same_address
 
 __all__ = [
+    "TRADE_POSITIONS",
     "Account",
+    "Block",
+    "BlockTransaction",
     "Collection",
     "CollectionBalance",
+    "CollectionNft",
+    "CollectionNftsPage",
     "CollectionsPage",
     "DeploymentStatus",
     "NftBalance",
     "NftBalancesPage",
+    "NftHolder",
+    "NftHoldersPage",
+    "NftInfo",
+    "NftInfos",
     "NftMetadata",
+    "NftTrade",
+    "NftTradesPage",
+    "NftTransaction",
+    "NftTransactionsPage",
     "PendingBalance",
     "same_address",
+    "touched_accounts",
 ]
