@@ -72,6 +72,27 @@ with DAG(
             pattern="^[a-z0-9+.-]+://",
             description="Where snapshots go: any ObjectStoragePath URL (file://, s3://, ...).",
         ),
+        "mode": Param(
+            "incremental",
+            enum=["incremental", "full"],
+            description="incremental: fetch only the wallets the blocks since the last "
+            "complete day name, carry the others; full: fetch every wallet.",
+        ),
+        "full_every": Param(
+            7,
+            type="integer",
+            minimum=1,
+            maximum=366,
+            description="Scan in full when the last full scan is this many days old.",
+        ),
+        "verify_sample": Param(
+            0.01,
+            type="number",
+            exclusiveMinimum=0,
+            maximum=1,
+            description="The share of carried wallets fetched to verify them (at least 1); "
+            "any difference makes the night full.",
+        ),
     },
     doc_md="""
 ### Loopring NFT snapshot
@@ -116,27 +137,58 @@ it lists. A re-run of a day replaces that day.
 
     @task
     def batches() -> list[list[int | str]]:
-        """The accounts, checked and without duplicates, in at most BATCHES batches."""
+        """Plan the night (full or incremental); the wallets it fetches, in batches."""
         from airflow.sdk import get_current_context
 
-        from airflow_provider_loopring.operators.arguments import check_accounts, run_day
-        from airflow_provider_loopring.storage import snapshots
+        from airflow_provider_loopring._core import nights as checks
+        from airflow_provider_loopring.hooks.loopring import LoopringHook
+        from airflow_provider_loopring.operators import _resume
+        from airflow_provider_loopring.operators.arguments import (
+            account_key,
+            check_accounts,
+            run_day,
+        )
+        from airflow_provider_loopring.operators.nights import plan_night
+        from airflow_provider_loopring.storage import nights, snapshots
 
         context = get_current_context()
         params = context["params"]
+        mode, full_every = checks.check_mode(params["mode"]), params["full_every"]
+        checks.check_full_every(full_every)
+        checks.check_verify_sample(params["verify_sample"])
         accounts = list(params["accounts"])
         if params["accounts_path"]:
             accounts += snapshots.read_accounts(params["accounts_path"], conn_id=STORAGE_CONN_ID)
-        unique = [value for _, value in check_accounts(None, None, accounts)]
+        watched = check_accounts(None, None, accounts)
         day = run_day(context)
-        snapshots.start_day(
-            params["output_root"],
-            day,
-            ("balances", "collections", "changes", "summary"),
+        root = params["output_root"].rstrip("/")
+        snapshots.start_day(root, day, (*nights.KINDS, "changes"), conn_id=STORAGE_CONN_ID)
+        cache = _resume.account_cache(
+            f"{root}/_accounts", conn_id=STORAGE_CONN_ID, writer=f"{dag.dag_id}.batches"
+        )
+        night = plan_night(
+            LoopringHook(),
+            root=root,
+            day=day,
+            accounts=watched,
+            mode=mode,
+            full_every=full_every,
+            verify_sample=params["verify_sample"],
+            output_format=params["output_format"],
+            cache=cache,
             conn_id=STORAGE_CONN_ID,
         )
-        print(f"{len(unique)} accounts for {day}, in {min(BATCHES, len(unique))} batches")
-        return snapshots.split(unique, BATCHES)
+        if cache is not None and cache.changed:
+            cache.save()
+        nights.write_watched(root, day, [account_key(a) for a in watched], conn_id=STORAGE_CONN_ID)
+        context["ti"].xcom_push(key="night", value=night.about())
+        context["ti"].xcom_push(key="carry", value=night.carry)
+        why = f" ({night.why_full})" if night.why_full else ""
+        print(
+            f"{day}: a {night.mode} night{why}, {len(watched)} accounts: "
+            f"{len(night.fetch)} to fetch, {len(night.carry)} carried from {night.last_day}"
+        )
+        return snapshots.split(night.fetch, BATCHES)
 
     accounts = batches()
     shared: dict[str, Any] = {
@@ -145,6 +197,7 @@ it lists. A re-run of a day replaces that day.
         "account_cache_path": ROOT + "/_accounts",
         "on_missing_account": "skip",
         "max_active_tis_per_dag": 1,
+        "record_fetched_at": True,
     }
     # [START howto_operator_loopring_nft_balances]
     balances = LoopringNftBalancesOperator.partial(
@@ -159,7 +212,37 @@ it lists. A re-run of a day replaces that day.
     balances >> collections
 
     @task(multiple_outputs=False)
-    def complete(kind: str, files: list[dict[str, Any]]) -> dict[str, Any]:
+    def carry() -> dict[str, list[dict[str, Any]]]:
+        """On an incremental night, the last complete day's records of the carried wallets."""
+        from airflow.sdk import get_current_context
+
+        from airflow_provider_loopring.operators.arguments import run_day
+        from airflow_provider_loopring.storage import nights
+
+        context = get_current_context()
+        night = context["ti"].xcom_pull(task_ids="batches", key="night")
+        if night["mode"] != "incremental":
+            return {}
+        root = context["params"]["output_root"].rstrip("/")
+        day = run_day(context)
+        last = nights.last_day(root, day, conn_id=STORAGE_CONN_ID)  # checked again
+        if last is None or last.day != night["last_day"]:
+            raise RuntimeError(f"the last complete day is no longer {night['last_day']}")
+        ids = set(context["ti"].xcom_pull(task_ids="batches", key="carry"))
+        files = {}
+        for kind in ("balances", "collections"):
+            entry = nights.carry_forward(root, last, kind, day, ids, conn_id=STORAGE_CONN_ID)
+            files[kind] = [entry] if entry else []
+        return files
+
+    carried = carry()
+    accounts >> carried
+
+    # none_failed: a night that fetches no wallet maps no balances task (all carried).
+    @task(multiple_outputs=False, trigger_rule="none_failed")
+    def complete(
+        kind: str, files: list[dict[str, Any]] | None, carried: dict[str, Any]
+    ) -> dict[str, Any]:
         """Declare a day's partition complete: its manifest, written last."""
         from airflow.sdk import get_current_context
 
@@ -171,12 +254,18 @@ it lists. A re-run of a day replaces that day.
         day = run_day(context)
         folder = snapshots.partition(root, kind, day)
         return snapshots.commit_partition(
-            folder, files[:], conn_id=STORAGE_CONN_ID, kind=kind, day=day
+            folder,
+            [*(files or [])[:], *carried.get(kind, [])],
+            conn_id=STORAGE_CONN_ID,
+            kind=kind,
+            day=day,
         )
 
-    balances_complete = complete.override(task_id="balances_complete")("balances", balances.output)
+    balances_complete = complete.override(task_id="balances_complete")(
+        "balances", balances.output, carried
+    )
     collections_complete = complete.override(task_id="collections_complete")(
-        "collections", collections.output
+        "collections", collections.output, carried
     )
     # [START howto_operator_loopring_snapshot_changes]
     changes = LoopringSnapshotChangesOperator(
@@ -186,7 +275,7 @@ it lists. A re-run of a day replaces that day.
     balances_complete >> changes
 
     # One XCom, the whole summary (a task returning a dict would also push each key apart).
-    @task(outlets=[SNAPSHOTS], multiple_outputs=False)
+    @task(outlets=[SNAPSHOTS], multiple_outputs=False, trigger_rule="none_failed")
     def summarize(
         balance_files: list[dict[str, Any]],
         collections_manifest: dict[str, Any],
@@ -211,11 +300,13 @@ it lists. A re-run of a day replaces that day.
         for nft in snapshots.read_balances(folder, manifest, conn_id=STORAGE_CONN_ID):
             per_collection[nft.collection_id] += 1
             per_status[nft.status or "UNKNOWN"] += 1
-        balance_files = balance_files[:]  # the mapped tasks' results, read in one request
+        balance_files = (balance_files or [])[:]  # the mapped tasks' results, in one request
         skipped = sorted({str(a) for ref in balance_files for a in ref["skipped_accounts"]})
+        night = context["ti"].xcom_pull(task_ids="batches", key="night")
+        fetched = sum(ref["accounts"] for ref in balance_files)
         summary = {
             "day": day,
-            "accounts": sum(ref["accounts"] for ref in balance_files),
+            "accounts": fetched + night["carried_accounts"],
             "skipped_accounts": len(skipped),
             "skipped": skipped[:100],
             "nfts": sum(per_status.values()),
@@ -230,6 +321,8 @@ it lists. A re-run of a day replaces that day.
                 "previous_day": day_changes["previous_day"],
                 **{kind: day_changes[kind] for kind in ("added", "removed", "amount", "status")},
             },
+            "format": context["params"]["output_format"],
+            **night,
         }
         folder = snapshots.partition(root, "summary", day)
         data = json.dumps(summary, indent=2, ensure_ascii=False).encode()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
@@ -76,6 +76,7 @@ class AccountsRun(BaseOperator):
     output_conn_id: str | None
     output_format: str
     output_path: str | None
+    record_fetched_at: bool
     record_kind: str
     snapshot_date: str | None
     # Seconds between two progress lines (see _clock for the clock that times them).
@@ -216,7 +217,7 @@ class AccountsRun(BaseOperator):
         if not first.complete:
             return self._stream(account, sink)
         part = sink.new_part()
-        for record in first.records:
+        for record in self._stamped(first.records):
             part.write(record)
         self._done(part.records)
         return part
@@ -298,12 +299,18 @@ class AccountsRun(BaseOperator):
         """Every record of one account into a new part of the sink, page by page."""
         part = sink.new_part()
         try:
-            for record in self._iter_records(account, self._on_page(account)):
+            for record in self._stamped(self._iter_records(account, self._on_page(account))):
                 part.write(record)
         finally:
             part.close()
         self._done(part.records)
         return part
+
+    def _stamped(self, records: Iterable[Record]) -> Iterable[Record]:
+        """The records, each with ``fetchedAt`` (epoch ms) when ``record_fetched_at``."""
+        if not self.record_fetched_at:
+            return records
+        return ({**record, "fetchedAt": int(time.time() * 1000)} for record in records)
 
     def _on_page(self, account: AccountRef) -> PageCallback:
         stop, progress = self._stop or threading.Event(), self._progress

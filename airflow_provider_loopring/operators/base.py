@@ -68,6 +68,9 @@ class LoopringAccountsOperator(AccountsRun):
     :param checkpoint_interval: with ``output_path``, seconds between two saves of the
         finished accounts (a hard kill loses at most the accounts finished since the last).
     :param loopring_conn_id: the Loopring connection (API key as its password).
+    :param record_fetched_at: add ``fetchedAt`` (epoch ms: when its page arrived) to every
+        record, as the example snapshot DAG does (its incremental nights carry records
+        fetched on earlier days).
     :param kwargs: ``BaseOperator``'s. ``retry_policy`` defaults to
         :class:`~airflow_provider_loopring.retry_policy.LoopringRetryPolicy` (Airflow 3.3+):
         a rejected key, an unknown account or a misshaped response fails the task without
@@ -96,6 +99,7 @@ class LoopringAccountsOperator(AccountsRun):
         account_cache_path: str | None = None,
         checkpoint_interval: float = 30.0,
         loopring_conn_id: str = DEFAULT_CONN_ID,
+        record_fetched_at: bool = False,
         **kwargs: Any,
     ) -> None:
         kwargs, fails_fast = with_retry_policy(kwargs)
@@ -115,6 +119,7 @@ class LoopringAccountsOperator(AccountsRun):
         self.account_cache_path = account_cache_path
         self.checkpoint_interval = checkpoint_interval
         self.loopring_conn_id = loopring_conn_id
+        self.record_fetched_at = record_fetched_at
 
     # --- arguments -------------------------------------------------------------------------
 

@@ -78,6 +78,18 @@ class ArrowPart:
         if len(self._rows) >= BATCH_ROWS:
             self._flush()
 
+    def write_batch(self, batch: Any) -> None:
+        """Add rows already in the declared columns (a carried day's), as one batch.
+
+        :param batch: a pyarrow RecordBatch of :func:`.schemas.arrow_schema`'s schema.
+        """
+        if self._rows:
+            self._flush()
+        if self._stream is None:
+            self._open()
+        self._stream.write_batch(batch)
+        self.records += batch.num_rows
+
     def close(self) -> None:
         """Write the rows still held and close the file (an empty part holds the schema)."""
         if self._stream is None or self._rows:
@@ -86,14 +98,16 @@ class ArrowPart:
         self._sink.close()
         self._stream = self._sink = None
 
-    def _flush(self) -> None:
+    def _open(self) -> None:
         import pyarrow as pa
 
-        schema = arrow_schema(self._reader.kind)
+        self._sink = pa.OSFile(self.path, "wb")
+        self._stream = pa.ipc.new_stream(self._sink, arrow_schema(self._reader.kind))
+
+    def _flush(self) -> None:
         if self._stream is None:
-            self._sink = pa.OSFile(self.path, "wb")
-            self._stream = pa.ipc.new_stream(self._sink, schema)
-        self._stream.write_batch(record_batch(schema, self._rows))
+            self._open()
+        self._stream.write_batch(record_batch(arrow_schema(self._reader.kind), self._rows))
         self._rows = []
 
 

@@ -6,7 +6,9 @@ strings, nested objects Loopring reshapes from NFT to NFT as JSON text), every r
 ``accountId`` and ``snapshot_date``, and whatever Loopring sends beyond the schema is kept in
 one JSON text column, ``extra``, so nothing is lost. A value of the wrong type is a
 ``ValueError`` naming the field, never a silent null. Bump :data:`VERSION` on any change; it is
-written into each file's metadata (``loopring.schema``).
+written into each file's metadata (``loopring.schema``). Version 2 added ``fetchedAt`` (when
+the record was fetched, epoch ms) to balances and collections; version-1 files read the same
+without it.
 
 Standard library only: pyarrow is imported by :func:`arrow_schema` and the writer, in tasks.
 """
@@ -18,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-VERSION = 1
+VERSION = 2
 KINDS = ("balances", "collections", "changes")
 MAX_DIGITS = 38  # DECIMAL(38, 0): Loopring's amounts are at most ~10^20
 
@@ -71,6 +73,7 @@ BALANCE_COLUMNS = (
         ("collectionId", "int64", "collectionInfo.id"),
         ("collectionInfo", "json", ""),
         ("metadata", "json", ""),
+        ("fetchedAt", "timestamp", ""),
     ),
     _EXTRA,
 )
@@ -99,6 +102,7 @@ COLLECTION_COLUMNS = (
         ("updatedAt", "timestamp", "collection.times.updatedAt"),
         ("cached", "json", "collection.cached"),
         ("collectionExtra", "json", "collection.extra"),
+        ("fetchedAt", "timestamp", ""),
     ),
     _EXTRA,
 )

@@ -116,7 +116,10 @@ def test_the_snapshot_runs_a_bounded_number_of_tasks_one_loopring_task_at_a_time
 
     dag = dags[SNAPSHOT]
     assert (dag.schedule, dag.catchup, dag.max_active_runs) == ("@daily", False, 1)
-    assert set(dag.params) == {"accounts", "accounts_path", "output_format", "output_root"}
+    assert set(dag.params) == {
+        *("accounts", "accounts_path", "output_format", "output_root"),
+        *("mode", "full_every", "verify_sample"),
+    }
     assert dag.params["output_root"].startswith("file://")
     balances, collections = dag.get_task("nft_balances"), dag.get_task("collections")
     root = "{{ params.output_root.rstrip('/') }}"

@@ -62,6 +62,7 @@ def test_two_days_and_what_changed_between_them(
         "accounts": [a["accountId"] for a in sandbox.accounts],
         "output_root": f"file://{root}",
         "output_format": output_format,
+        "mode": "full",  # full days: a status change has no transaction to find
     }
     first = run_day(snapshot_dag, DAY_1, conf)
     assert first.get_task_instance("changes").state == "success"
@@ -107,7 +108,12 @@ def test_parquet_read_by_duckdb_is_the_sandbox_exactly(
 
     root = tmp_path / "lake"
     ids = [a["accountId"] for a in sandbox.accounts]
-    conf = {"accounts": ids, "output_root": f"file://{root}", "output_format": "parquet"}
+    conf = {
+        "accounts": ids,
+        "output_root": f"file://{root}",
+        "output_format": "parquet",
+        "mode": "full",
+    }
     run_day(snapshot_dag, DAY_1, conf)
     mutate(sandbox)
     run_day(snapshot_dag, DAY_2, conf)

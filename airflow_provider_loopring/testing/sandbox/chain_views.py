@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from airflow_provider_loopring.testing.sandbox.chain import RECEIVER_KEYS
 from airflow_provider_loopring.testing.sandbox.generate import EXCHANGE_ADDRESS
 from airflow_provider_loopring.testing.sandbox.ledger import Ledger
 from airflow_provider_loopring.testing.sandbox.params import ApiError, ApiResult
@@ -15,7 +16,8 @@ def get_block(ledger: Ledger, query: dict[str, str]) -> ApiResult:
     """GET /api/v3/block/getBlock?id=N|finalized|confirmed (default: finalized).
 
     Every sealed block is final here, so ``finalized`` and ``confirmed`` both name the newest.
-    A block not made yet is an error envelope (100001), as is an id that is no number.
+    A block not made yet is an error envelope (100001), as is an id that is no number. The
+    quirk ``blocks_hide_receivers`` leaves each transaction's receiver out.
 
     :param ledger: the data to answer from.
     :param query: ``id``.
@@ -31,6 +33,12 @@ def get_block(ledger: Ledger, query: dict[str, str]) -> ApiResult:
     if block is None:
         raise ApiError(100001, f"invalid argument: block {block_id} is not made yet")
     digest = hashlib.blake2b(f"{ledger.seed}:block:{block_id}".encode(), digest_size=32)
+    transactions = [entry.tx for entry in block.entries]
+    if "blocks_hide_receivers" in ledger.quirks:
+        transactions = [
+            {key: value for key, value in tx.items() if key not in RECEIVER_KEYS}
+            for tx in transactions
+        ]
     body = {
         "blockId": block.block_id,
         "blockSize": len(block.entries),
@@ -38,7 +46,7 @@ def get_block(ledger: Ledger, query: dict[str, str]) -> ApiResult:
         "txHash": "0x" + digest.hexdigest(),
         "status": "COMPLETED",
         "createdAt": block.created_at,
-        "transactions": [entry.tx for entry in block.entries],
+        "transactions": transactions,
     }
     return ApiResult(200, body)
 

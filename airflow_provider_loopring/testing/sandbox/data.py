@@ -219,7 +219,8 @@ class DataControls:
 
     def set_quirks(self, quirks: Iterable[str]) -> None:
         """Answer with these readings (``mints_key_transfers``, ``holders_total_is_page``,
-        ``history_oldest_first``); every other endpoint as the docs show. Empty: the docs'.
+        ``history_oldest_first``, ``blocks_hide_receivers``); every other endpoint as the
+        docs show. Empty: the docs'.
 
         :param quirks: the quirk names.
         """
