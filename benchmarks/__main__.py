@@ -35,10 +35,12 @@ BENCHMARKS = (
     "watchers",
     "budget",
     "ledger",
+    "incremental",
 )
 TIMEOUT = 240  # seconds per benchmark; benchmarks 1-6 together stay under 10 minutes
 # Benchmark 7 runs a real Airflow through two nights of 10,000 wallets: 10 minutes on its own.
 TIMEOUTS = {"snapshot": 600}
+TIMEOUTS["incremental"] = 1200  # 100,000 wallets written once, then 7 nights: ~10 minutes
 STOP_GRACE = 30  # seconds a timed-out benchmark gets after SIGTERM, before SIGKILL
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 

@@ -100,8 +100,9 @@ with DAG(
 Once a day, for every account in `accounts` and in the file at `accounts_path` (ids or owner
 addresses; ten thousand and more):
 
-1. `batches` reads and checks the accounts, marks the day incomplete and splits the accounts
-   into at most 4 batches;
+1. `batches` reads and checks the accounts, marks the day incomplete, plans the night (below)
+   and splits the accounts it fetches into at most 4 batches; `carry` copies the records of
+   the wallets an incremental night does not fetch from the last complete day;
 2. `nft_balances` fetches each batch's NFT balances into
    `<output_root>/balances/dt=<day>/part-<batch>.jsonl`;
 3. `collections` then fetches the collections each batch holds into
@@ -117,6 +118,15 @@ addresses; ten thousand and more):
 
 `output_format` is `jsonl` (Loopring's own records) or `parquet` (typed, declared columns:
 see the README's "Parquet schema").
+
+**Incremental nights** (`mode`, default `incremental`): a night reads the layer-2 blocks since
+the last complete day's cursor and fetches only the watched wallets they name (and wallets
+added to the list); the others are carried forward. A random sample of the carried wallets
+(`verify_sample`) is fetched and compared first: any difference, any doubt about the stored
+day, no earlier day, `mode` `full`, or a last full scan `full_every` days old (default 7)
+makes the night a full scan. `summary.json` says which it was and why. Fields that change
+without a transaction (locked, pending, deployment status, metadata) are as fresh as each
+record's `fetchedAt`, renewed by the full scans.
 
 **One rate budget.** Loopring limits the calls of a key, and the provider's limit
 (`requests_per_second` of the connection) is per process. So the Loopring tasks never run side

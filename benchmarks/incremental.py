@@ -1,0 +1,303 @@
+"""11. Incremental snapshot nights (issue 26): 100,000 wallets of 10 NFTs, 1 % moving a day.
+
+A sandbox of 100,000 accounts runs in this process (its ledger is the truth). Day 1 is the full
+night's output written from the ledger, the records the balances and collections endpoints
+serve (a fetched full night is 200,001 requests: 11 hours at Loopring's 5 a second, minutes
+even against the sandbox). Then 7 days: ``simulate_day(0.01)``, and the night step in a fresh
+interpreter (so its peak memory is its own): the code the DAG's tasks run, without Airflow's
+scheduling: ``plan_night`` (the blocks since the cursor, the verification sample), the
+balances and collections operators' ``execute`` for the wallets to fetch, ``carry_forward``,
+the partitions' manifests and the summary. Parquet, as a lake of this size would be.
+
+Figures: an incremental night's requests against a full scan's (goal >= 20x fewer) and against
+the minimum, blocks + 1 + the pages of the named and sampled wallets (goal <= 1.1x); its wall
+time at the connection's rate (requests / 5 a second: the rate bounds a night, the requests
+are what the code decides) and, measured, against the sandbox with no limit; the holdings of
+every day equal the ledger's (what a full scan returns), compared as a digest of every
+(account, NFT, total); the night step's peak memory at 100,000 wallets against 10,000.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import CONN_ID, Figure, main, run_python
+
+ACCOUNTS, SMALL = 100_000, 10_000
+NFTS = 10
+DAYS = 7
+RATE = 5.0  # Loopring's documented limit per key, requests a second
+PAGE = 50
+FIRST_DAY = "2026-06-01"
+
+
+def _day(n: int) -> str:
+    import datetime
+
+    return (datetime.date.fromisoformat(FIRST_DAY) + datetime.timedelta(days=n)).isoformat()
+
+
+def _ids(sandbox: Any) -> list[int]:
+    seeded = sandbox._dataset.seeded
+    return [seeded.account_id(i) for i in range(seeded.size)]
+
+
+def write_first_day(sandbox: Any, root: str, ids: list[int]) -> None:
+    """Day 0, a full night as the endpoints would answer it, written by the DAG's writers."""
+    from airflow_provider_loopring.storage import nights, snapshots
+    from airflow_provider_loopring.storage.objects import ObjectStorageWriter
+
+    day, data = _day(0), sandbox._dataset
+    stamp = int(time.time() * 1000)
+    for kind in ("balances", "collections"):
+        folder = snapshots.partition(root, kind, day)
+        with ObjectStorageWriter(
+            f"{folder}/part-0000.parquet",
+            conn_id=None,
+            output_format="parquet",
+            record_kind=kind,
+            snapshot_date=day,
+        ) as writer:
+            part = writer.new_part()
+            for account in ids:
+                if kind == "balances":
+                    records = data.snapshot_balances(account, True, False)
+                else:
+                    records = data.snapshot_collections(account, True)
+                for record in records:
+                    part.write({**record, "accountId": account, "fetchedAt": stamp})
+            part.close()
+            ref = writer.commit([part], fetched_at="")
+        snapshots.commit_partition(folder, [ref], conn_id=None, kind=kind, day=day)
+    nights.write_watched(root, day, [f"account_id:{a}" for a in ids], conn_id=None)
+    _summary(root, day, {"as_of_block": data.head, "last_full_day": day, "format": "parquet"})
+
+
+def _summary(root: str, day: str, summary: dict[str, Any]) -> None:
+    from airflow_provider_loopring.storage import snapshots
+
+    folder = snapshots.partition(root, "summary", day)
+    data = json.dumps(summary).encode()
+    written = snapshots.write_file(f"{folder}/summary.json", data, records=1, conn_id=None)
+    snapshots.commit_partition(folder, [written], conn_id=None, kind="summary", day=day)
+
+
+def night_step(root: str, day: str) -> dict[str, Any]:
+    """One night as the DAG's tasks run it (in a fresh interpreter: see the module)."""
+    from airflow_provider_loopring.hooks.loopring import LoopringHook
+    from airflow_provider_loopring.operators.loopring import (
+        LoopringCollectionsOperator,
+        LoopringNftBalancesOperator,
+    )
+    from airflow_provider_loopring.operators.nights import plan_night
+    from airflow_provider_loopring.storage import nights, snapshots
+    from airflow_provider_loopring.storage.accounts import AccountCache
+
+    started = time.perf_counter()
+    ids = json.loads(Path(os.environ["BENCH_IDS"]).read_text())
+    watched = [("account_id", account) for account in ids]
+    cache = AccountCache(f"{root}/_accounts", conn_id=None, writer="batches").load()
+    for kind in (*nights.KINDS, "changes"):
+        snapshots.start_day(root, day, [kind], conn_id=None)
+    night = plan_night(
+        LoopringHook(),
+        root=root,
+        day=day,
+        accounts=watched,
+        mode="incremental",
+        full_every=DAYS + 1,
+        verify_sample=0.01,
+        output_format="parquet",
+        cache=cache,
+        conn_id=None,
+    )
+    if cache.changed:
+        cache.save()
+    nights.write_watched(root, day, [f"account_id:{a}" for _, a in watched], conn_id=None)
+    files: dict[str, list[dict[str, Any]]] = {"balances": [], "collections": []}
+    operators = (
+        ("balances", LoopringNftBalancesOperator),
+        ("collections", LoopringCollectionsOperator),
+    )
+    for kind, operator in operators if night.fetch else ():
+        files[kind].append(
+            operator(
+                task_id=kind,
+                accounts=night.fetch,
+                output_path=f"{snapshots.partition(root, kind, day)}/part-0000.parquet",
+                output_format="parquet",
+                snapshot_date=day,
+                on_missing_account="skip",
+                record_fetched_at=True,
+            ).execute({})
+        )
+    last = nights.last_day(root, day, conn_id=None) if night.mode == "incremental" else None
+    for kind in files:
+        if last is not None:
+            entry = nights.carry_forward(root, last, kind, day, set(night.carry), conn_id=None)
+            files[kind] += [entry] if entry else []
+        folder = snapshots.partition(root, kind, day)
+        snapshots.commit_partition(folder, files[kind], conn_id=None, kind=kind, day=day)
+    about = night.about()
+    _summary(root, day, {**about, "format": "parquet"})
+    return {**about, "fetch": night.fetch, "seconds": time.perf_counter() - started}
+
+
+CHILD = """
+import json, sys
+from benchmarks.incremental import night_step
+from benchmarks.harness import peak_rss_mib, rss_mib
+result = night_step(sys.argv[1], sys.argv[2])
+result["peak_mib"] = peak_rss_mib()
+print(json.dumps(result))
+"""
+
+
+def digest(rows: Any) -> tuple[int, int]:
+    """An order-free digest of (account, NFT, total) rows held: (count, sum of hashes)."""
+    count = total = 0
+    for account, nft, amount in rows:
+        if str(amount) in ("", "0"):
+            continue
+        key = f"{account}:{nft.lower()}:{amount}".encode()
+        total = (total + int.from_bytes(hashlib.blake2b(key, digest_size=8).digest())) % 2**64
+        count += 1
+    return count, total
+
+
+def day_digest(root: str, day: str) -> tuple[int, int]:
+    from airflow_provider_loopring.storage import snapshots
+
+    folder = snapshots.partition(root, "balances", day)
+    manifest = snapshots.read_manifest(folder)
+    assert manifest is not None
+    return digest(
+        (b.account_id, b.nft_data, b.total) for b in snapshots.read_balances(folder, manifest)
+    )
+
+
+def truth_digest(sandbox: Any, ids: list[int]) -> tuple[tuple[int, int], int]:
+    """The ledger's holdings digest, and the most pages any wallet's listing takes."""
+    data, most = sandbox._dataset, 1
+    rows = []
+    for account in ids:
+        held = [b for b in data.balances(account) if b["total"] != "0"]  # the rows, not copies
+        collections = len(data.collection_counts(account, True))
+        most = max(most, math.ceil(len(held) / PAGE), math.ceil(collections / PAGE))
+        rows += [(account, b["nftData"], b["total"]) for b in held]
+    return digest(rows), most
+
+
+def run_scale(workdir: Path, accounts: int, days: int) -> dict[str, Any]:
+    from airflow_provider_loopring.testing import LoopringSandbox
+
+    root = f"file://{workdir}/lake-{accounts}"
+    out: dict[str, Any] = {"nights": []}
+    with LoopringSandbox(
+        accounts=accounts, nfts_per_account=NFTS, collections_per_account=1
+    ) as sandbox:
+        ids = _ids(sandbox)
+        ids_file = workdir / f"ids-{accounts}.json"
+        ids_file.write_text(json.dumps(ids))
+        started = time.perf_counter()
+        write_first_day(sandbox, root, ids)
+        out["first_day_seconds"] = time.perf_counter() - started
+        conn = {"conn_type": "loopring", "host": sandbox.url, "password": sandbox.api_key,
+                "extra": {"requests_per_second": 10_000}}  # fmt: skip
+        env = {f"AIRFLOW_CONN_{CONN_ID.upper()}": json.dumps(conn), "BENCH_IDS": str(ids_file)}
+        for n in range(1, days + 1):
+            sandbox.simulate_day(change_rate=0.01, seed=n)
+            sandbox.clear_requests()
+            result = run_python(CHILD, [root, _day(n)], env, timeout=600)
+            records = sandbox.requests
+            result["requests"] = len(records)
+            result["paths"] = sorted({r.path for r in records})
+            (truth, most) = truth_digest(sandbox, ids)
+            result["holdings_equal"] = day_digest(root, _day(n)) == truth
+            result["most_pages"] = most
+            shown = {k: v for k, v in result.items() if k not in ("fetch", "differed")}
+            print(f"{accounts} wallets, night {n}: {json.dumps(shown)}", flush=True)
+            out["nights"].append(result)
+    return out
+
+
+def run(workdir: Path) -> list[Figure]:
+    big = run_scale(workdir, ACCOUNTS, DAYS)
+    small = run_scale(workdir, SMALL, 1)
+    nights = big["nights"]
+    full = 1 + 2 * ACCOUNTS  # the head, then one page of balances and one of collections each
+    worst = max(night["requests"] for night in nights)
+    assert all(night["most_pages"] == 1 for night in nights), "a wallet of more than one page"
+    # blocks + 1 + a page of balances and one of collections per named wallet, one of
+    # balances per sampled wallet (every wallet here fits one page: checked above).
+    minimum = [
+        n["blocks_read"] + 1 + 2 * n["fetched_accounts"] + n["verified_accounts"] for n in nights
+    ]
+    over = max(n["requests"] / m for n, m in zip(nights, minimum, strict=True))
+    mean = sum(n["requests"] for n in nights) / len(nights)
+    modes = {n["mode"] for n in nights}
+    equal = sum(n["holdings_equal"] for n in nights)
+    seconds = max(n["seconds"] for n in nights)
+    lookups = sum(n["address_lookups"] for n in nights)
+    return [
+        Figure(
+            "11. incremental: a full scan's requests / an incremental night's (worst)",
+            full / worst,
+            ">=",
+            20,
+            unit="x",
+            digits=1,
+            note=f"{full:,} vs {worst:,}; mean {mean:,.0f}; modes {sorted(modes)}",
+        ),
+        Figure(
+            "11. incremental: requests / (blocks + 1 + pages of named + sampled), worst night",
+            over,
+            "<=",
+            1.1,
+            unit="x",
+            note=f"{lookups} address lookups in {len(nights)} nights",
+        ),
+        Figure(
+            "11. incremental: a night at 5 requests/s (worst)",
+            worst / RATE / 60,
+            unit="min",
+            digits=1,
+            note=f"its minimum {max(minimum) / RATE / 60:.1f} min; a full scan "
+            f"{full / RATE / 3600:.1f} h",
+        ),
+        Figure(
+            "11. incremental: a night's step, measured with no rate limit (worst)",
+            seconds,
+            unit="s",
+            digits=1,
+            note=f"day 1 written from the ledger in {big['first_day_seconds']:.0f} s",
+        ),
+        Figure(
+            "11. incremental: days whose holdings equal the ledger's (a full scan's)",
+            equal,
+            "==",
+            len(nights),
+            digits=0,
+            note=f"of {len(nights)} nights",
+        ),
+        Figure(
+            "11. incremental: night step peak memory, 100,000 wallets - 10,000",
+            max(n["peak_mib"] for n in nights) - small["nights"][0]["peak_mib"],
+            "<=",
+            64,
+            unit="MiB",
+            digits=0,
+            note=f"{max(n['peak_mib'] for n in nights):.0f} vs "
+            f"{small['nights'][0]['peak_mib']:.0f} MiB",
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    main(run)
