@@ -49,7 +49,8 @@ def test_an_incremental_night_equals_a_full_scan_and_costs_what_changed(
 ) -> None:
     a, b, c, d, e, f, g = (account["accountId"] for account in sandbox.accounts)
     root, full_root = tmp_path / "nights", tmp_path / "full"
-    conf = {"accounts": [a, b, c, d, e, f], "output_root": f"file://{root}"}
+    d_owner = sandbox.accounts[3]["owner"]  # watched by address: resolved once, then carried
+    conf = {"accounts": [a, b, c, d_owner, e, f], "output_root": f"file://{root}"}
     first = night(snapshot_dag, DAYS[0], conf)
     assert (first["mode"], first["why_full"]) == ("full", "no earlier complete day to carry from")
     assert first["as_of_block"] == sandbox.head
@@ -62,7 +63,7 @@ def test_an_incremental_night_equals_a_full_scan_and_costs_what_changed(
     sandbox.trade(c, g, sold, "1")  # g is watched from day 2 on: added, so fetched anyway
     sandbox.seal_block()
     sandbox.clear_requests()
-    conf["accounts"] = [a, b, c, d, e, g]  # f removed, g added
+    conf["accounts"] = [a, b, c, d_owner, e, g]  # f removed, g added
     second = night(snapshot_dag, DAYS[1], conf)
     requests = sandbox.requests
     watched = [a, b, c, d, e, g]
