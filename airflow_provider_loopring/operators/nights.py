@@ -136,8 +136,14 @@ def _incremental(
     conn_id: str | None,
     rng: random.Random | None,
 ) -> Night:
+    from airflow_provider_loopring.hooks.memory import hold_mmap_threshold
     from airflow_provider_loopring.storage import nights as stored
 
+    hold_mmap_threshold()  # the day's files are read page by page: see the operators
+    if last.output_format == "parquet":
+        from airflow_provider_loopring.storage.parquet import use_system_allocator
+
+        use_system_allocator()  # as the writers do: Arrow's own pool keeps what it freed
     watched_then = stored.read_watched(root, last, conn_id=conn_id)
     for kind in ("balances", "collections"):  # carried files: checked before counting on them
         stored.verify_files(last.folder(root, kind), last.manifests[kind], conn_id=conn_id)

@@ -248,13 +248,12 @@ def _parquet_batches(file: Any, kind: str, day: str, accounts: Collection[int]) 
     is not known).
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    from airflow_provider_loopring.storage.parquet import record_batch
+    from airflow_provider_loopring.storage.parquet import read_batches, record_batch
     from airflow_provider_loopring.storage.schemas import arrow_schema
 
     schema = arrow_schema(kind)
-    for batch in pq.ParquetFile(file).iter_batches(batch_size=10_000):
+    for batch in read_batches(file):
         ids = batch.column(batch.schema.get_field_index("accountId")).to_pylist()
         keep = [account in accounts for account in ids]
         if not any(keep):

@@ -167,3 +167,22 @@ def write_parts(kind: str, parts: Sequence[Any], out: IO[bytes]) -> None:
                         pending, size, rows = [], 0, 0
         if pending:
             writer.write_table(pa.Table.from_batches(pending, schema))
+
+
+def read_batches(file: Any, columns: Sequence[str] | None = None) -> Any:
+    """The batches of a Parquet file, one row group at a time (at most ~4 MiB each as written).
+
+    Not ``ParquetFile.iter_batches``: with pyarrow 26 its reader keeps memory for every row
+    group it passed (+100 MiB over 540,000 balances, measured by the incremental benchmark),
+    where reading row group by row group stays flat.
+
+    :param file: a Parquet file (a path or a binary file object).
+    :param columns: only these columns (all by default).
+    """
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(file)
+    for index in range(parquet.num_row_groups):
+        table = parquet.read_row_group(index, columns=columns, use_threads=False)
+        yield from table.to_batches()
+        del table

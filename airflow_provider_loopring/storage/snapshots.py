@@ -205,10 +205,10 @@ def _balance(record: dict[str, Any]) -> Balance:
 
 
 def _parquet_balances(file: Any) -> Iterator[Balance]:
-    import pyarrow.parquet as pq
+    from airflow_provider_loopring.storage.parquet import read_batches
 
     columns = ["accountId", "nftData", "total", "deploymentStatus", "collectionId"]
-    for batch in pq.ParquetFile(file).iter_batches(columns=columns, batch_size=20_000):
+    for batch in read_batches(file, columns):
         values = [batch.column(name).to_pylist() for name in columns]
         for account, nft, total, status, collection in zip(*values, strict=True):
             yield Balance(account, nft, "0" if total is None else str(total), status, collection)
