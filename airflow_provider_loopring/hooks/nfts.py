@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from airflow_provider_loopring import _core as core
-from airflow_provider_loopring._core.validation import check_filter, check_nft_data
 from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
 from airflow_provider_loopring.hooks._client import LoopringClient
 from airflow_provider_loopring.models import Collection, CollectionNft, NftHolder, NftInfo
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
 
 def _info_batches(nft_datas: str | Sequence[str]) -> list[list[str]]:
     """Every nftData checked before any request, in requests of at most 50."""
-    checked = check_filter(nft_datas, "nft_datas", check_nft_data)
+    checked = core.check_filter(nft_datas, "nft_datas", core.check_nft_data)
     if checked is None:
         raise LoopringInvalidParameterError("nft_datas", "at least one nftData", nft_datas)
     unique = list(dict.fromkeys(checked))
