@@ -67,6 +67,7 @@ _INFO_FIELDS = (
     STRING("token_address", "tokenAddress"),
     STRING("nft_id", "nftId"),
     INTEGER("royalty_percentage", "royaltyPercentage"),
+    INTEGER("creator_fee_bips", "creatorFeeBips"),
     BOOLEAN("status", "status"),
     STRING("nft_factory", "nftFactory"),
     STRING("nft_owner", "nftOwner"),
@@ -86,6 +87,7 @@ class NftInfo(ApiModel):
     :param token_address: its token contract on layer 1.
     :param nft_id: the token id on layer 1, as sent (hex).
     :param royalty_percentage: the royalty on trades, in percent.
+    :param creator_fee_bips: the same, under its old (deprecated) name.
     :param status: Loopring's flag for the NFT.
     :param nft_factory: the factory of its token contract.
     :param nft_owner: the owner of its token contract.
@@ -101,6 +103,7 @@ class NftInfo(ApiModel):
     token_address: str | None
     nft_id: str | None
     royalty_percentage: int | None
+    creator_fee_bips: int | None
     status: bool | None
     nft_factory: str | None
     nft_owner: str | None
@@ -149,6 +152,7 @@ class CollectionNft(ApiModel):
     :param token_address: its token contract on layer 1.
     :param nft_id: the token id on layer 1, as sent (hex).
     :param royalty_percentage: the royalty on trades, in percent.
+    :param creator_fee_bips: the same, under its old (deprecated) name.
     :param status: Loopring's flag for the NFT.
     :param nft_factory: the factory of its token contract.
     :param nft_owner: the owner of its token contract.
@@ -174,6 +178,7 @@ class CollectionNft(ApiModel):
     token_address: str | None
     nft_id: str | None
     royalty_percentage: int | None
+    creator_fee_bips: int | None
     status: bool | None
     nft_factory: str | None
     nft_owner: str | None
