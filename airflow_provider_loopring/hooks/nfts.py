@@ -137,7 +137,9 @@ class NftReads(LoopringClient):
         """One collection (``GET /api/v3/nft/public/collection``).
 
         :param query: exactly one of ``collection_id``, ``contract_address`` (its token
-            contract) and ``nft_data`` (an NFT of it).
+            contract, sent as Loopring's ``collectionAddress``, as Loopring's explorer does:
+            a legacy import's ``collectionAddress`` is ``<contract>-0x...``, so look such a
+            collection up by id or by one of its NFTs) and ``nft_data`` (an NFT of it).
         :raises LoopringInvalidParameterError: none or several given, before any request.
         """
         collection: Collection = self.get(core.COLLECTION, **query)
