@@ -29,6 +29,17 @@ from typing import Any
 
 NFT_TOKEN_ID_START = 2**15  # slots below are ERC20 tokens (ExchangeData.sol)
 NFT_MOVING_TYPES = frozenset({"NftMint", "Transfer", "Withdraw", "Deposit", "SpotTrade"})
+#: Every type Loopring documents; a block holding another is read (its accounts are named)
+#: but a reader should hear of it: it might move NFTs in a way not known here.
+KNOWN_TYPES = NFT_MOVING_TYPES | {
+    "Noop",
+    "AccountUpdate",
+    "AmmUpdate",
+    "JoinAmm",
+    "ExitAmm",
+    "SignatureVerification",
+    "NftData",
+}
 #: The keys of every record, in this order (the Parquet schema ``nft_activity`` has them).
 COLUMNS = (
     "blockId",

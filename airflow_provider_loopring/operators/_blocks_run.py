@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pendulum
 
-from airflow_provider_loopring._core.activity import ActivityError, block_moves
+from airflow_provider_loopring._core.activity import KNOWN_TYPES, ActivityError, block_moves
 from airflow_provider_loopring._core.snapshot_day import run_day
 from airflow_provider_loopring.exceptions import (
     LoopringBadResponseError,
@@ -147,6 +147,7 @@ class BlocksRun:
         name = activity.range_name(first, last, self.extension)
         ids: set[int] = set()
         addresses: set[str] = set()
+        unknown: set[str] = set()
         with ObjectStorageWriter(
             f"{self.folder}/{name}",
             conn_id=self.conn_id,
@@ -160,6 +161,8 @@ class BlocksRun:
                     for record in _moves(block):
                         part.write(record)
                     for tx in block.transactions:
+                        if tx.tx_type not in KNOWN_TYPES:
+                            unknown.add(str(tx.tx_type))
                         named = tx.accounts()
                         ids.update(named[0])
                         addresses.update(named[1])
@@ -167,6 +170,14 @@ class BlocksRun:
                 part.close()
             file = writer.commit([part], fetched_at=pendulum.now("UTC").isoformat())
         self.log.info("Blocks %d..%d: %d NFT moves written.", first, last, file["records"])
+        if unknown:
+            self.log.warning(
+                "Blocks %d..%d hold transaction types Loopring does not document: %s. Their "
+                "accounts are named; whether they move NFTs is not known, so no record is made.",
+                first,
+                last,
+                ", ".join(sorted(unknown)),
+            )
         return activity.BlockRange(
             name,
             first,
