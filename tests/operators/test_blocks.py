@@ -173,6 +173,15 @@ def test_the_next_run_reads_on_from_the_cursor_each_block_once(sandbox, tmp_path
     )
     assert again["resumed_blocks"] == len(day2)
     assert as_tuples(read_day(tmp_path, "2026-12-02")[1]) == expected_records(sandbox, day2)
+    # New blocks the same day: added to it, only they are read.
+    later = activity(sandbox, seed=14)
+    sandbox.clear_requests()
+    more = operator(tmp_path, day="2026-12-02").execute({})
+    assert block_requests(sandbox) == ["finalized", *map(str, later[:-1])]
+    assert (more["first_block"], more["last_block"]) == (day2[0], later[-1])
+    assert more["account_ids"] == named_accounts(sandbox, day2 + later)
+    records = read_day(tmp_path, "2026-12-02")[1]
+    assert as_tuples(records) == expected_records(sandbox, day2 + later)
 
 
 def test_a_retry_does_not_read_the_ranges_a_failed_try_finished(sandbox, run_dag, tmp_path):
@@ -345,3 +354,37 @@ def test_parquet_has_the_declared_schema(sandbox, tmp_path):
         (*e[:2], e[4]) for e in expected_records(sandbox, block_ids)
     ]
     assert [str(r["amount"]) for r in rows] == [e[7] for e in expected_records(sandbox, block_ids)]
+
+
+def test_on_s3_a_second_run_reads_on_from_the_cursor(sandbox, s3, scratch):
+    day1 = activity(sandbox, seed=12)
+    root = s3.url("activity")
+    kwargs = {"output_root": root, "output_conn_id": s3.conn_id, "blocks_per_range": 4}
+    LoopringBlocksOperator(task_id="b", start_block=day1[0], day="2026-12-01", **kwargs).execute({})
+    day2 = activity(sandbox, seed=13)
+    sandbox.clear_requests()
+    result = LoopringBlocksOperator(task_id="b", day="2026-12-02", **kwargs).execute({})
+    assert block_requests(sandbox) == ["finalized", *map(str, day2[:-1])]
+    folder = "activity/nft_activity/dt=2026-12-02/"
+    manifest = json.loads(s3.read(folder + "_manifest.json"))
+    records = [
+        json.loads(line)
+        for item in manifest["files"]
+        for line in s3.read(folder + item["name"]).decode().splitlines()
+    ]
+    assert as_tuples(records) == expected_records(sandbox, day2)
+    assert (result["first_block"], result["last_block"]) == (day2[0], day2[-1])
+    assert s3.keys("activity/nft_activity/dt=2026-12-02/_ranges") == []
+
+
+def test_lineage_names_the_blocks_endpoint_and_the_dataset(sandbox, tmp_path):
+    from airflow_provider_loopring._core.activity import COLUMNS
+
+    lineage = operator(tmp_path, start_block=1).get_openlineage_facets_on_start()
+    (source,) = lineage.inputs
+    assert source.namespace == "loopring://" + sandbox.url.split("://")[1]
+    assert source.name == BLOCK
+    (target,) = lineage.outputs
+    assert (target.namespace, target.name) == ("file", f"{tmp_path}/nft_activity")
+    assert [f.name for f in target.facets["schema"].fields] == list(COLUMNS)
+    assert sandbox.requests == []
