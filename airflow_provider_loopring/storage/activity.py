@@ -35,6 +35,7 @@ from typing import Any
 from airflow_provider_loopring.storage.confined import (
     UntrustedError,
     check_entry,
+    is_link,
     open_inside,
     verified_chunks,
 )
@@ -138,9 +139,11 @@ def read_cursor(root: str, *, conn_id: str | None) -> Cursor | None:
         or the manifest of its day says other blocks.
     """
     base = _path(f"{root.rstrip('/')}/{KIND}", conn_id)
+    where = f"{root.rstrip('/')}/{KIND}/{CURSOR}"
+    if is_link(base.fs, base.path):
+        raise UntrustedError(f"{root.rstrip('/')}/{KIND} is a link; not followed")
     if not (base / CURSOR).exists():
         return None
-    where = f"{root.rstrip('/')}/{KIND}/{CURSOR}"
     data = _read_json(base.fs, base.path, CURSOR)
     if not isinstance(data, dict) or data.get("version") != VERSION:
         raise UntrustedError(f"{where} is not a cursor of version {VERSION}")
@@ -208,6 +211,9 @@ def finished_ranges(
     """
     base = _path(folder.rstrip("/"), conn_id)
     best: list[BlockRange] = []
+    if is_link(base.fs, base.path):
+        log.warning("%s is a link: nothing in it is taken back; its blocks are read again.", folder)
+        return best
     for name in (RANGES, MANIFEST):
         if not (base / name).exists():
             continue

@@ -17,9 +17,11 @@ from airflow_provider_loopring.exceptions import (
     LoopringBlockError,
     LoopringInvalidParameterError,
 )
+from airflow_provider_loopring.links.loopring import LoopringBlockLink
 from airflow_provider_loopring.operators.blocks import LoopringBlocksOperator
 from airflow_provider_loopring.testing import Fault
 from airflow_provider_loopring.testing.sandbox import txs
+from tests.conftest import connection_json
 
 pytestmark = pytest.mark.loopring_sandbox(accounts=6, nfts_per_account=4, collections_per_account=1)
 BLOCK = "/api/v3/block/getBlock"
@@ -184,7 +186,14 @@ def test_the_next_run_reads_on_from_the_cursor_each_block_once(sandbox, tmp_path
     assert as_tuples(records) == expected_records(sandbox, day2 + later)
 
 
-def test_a_retry_does_not_read_the_ranges_a_failed_try_finished(sandbox, run_dag, tmp_path):
+def test_a_retry_does_not_read_the_ranges_a_failed_try_finished(
+    sandbox, run_dag, tmp_path, monkeypatch
+):
+    explorer = "https://explorer.example.org"
+    connection = connection_json(
+        sandbox.url, sandbox.api_key, requests_per_second=500, explorer_url=explorer
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_LOOPRING_DEFAULT", connection)
     block_ids = activity(sandbox, seed=4)
     failing = block_ids[4]  # the first block of the third range of two
     failed = []
@@ -214,6 +223,9 @@ def test_a_retry_does_not_read_the_ranges_a_failed_try_finished(sandbox, run_dag
     _, records = read_day(tmp_path, "2026-12-01")
     assert as_tuples(records) == expected_records(sandbox, block_ids)
     assert result.xcom("blocks")["resumed_blocks"] == 4
+    # The task's button: the last block it read, in the connection's explorer.
+    link = result.xcom("blocks", key=LoopringBlockLink().xcom_key)
+    assert link == f"{explorer}/block/{block_ids[-1]}"
     assert not (tmp_path / "nft_activity" / "dt=2026-12-01" / "_ranges.json").exists()
 
 
@@ -388,3 +400,19 @@ def test_lineage_names_the_blocks_endpoint_and_the_dataset(sandbox, tmp_path):
     assert (target.namespace, target.name) == ("file", f"{tmp_path}/nft_activity")
     assert [f.name for f in target.facets["schema"].fields] == list(COLUMNS)
     assert sandbox.requests == []
+
+
+def test_a_day_folder_that_is_a_link_is_not_trusted_nor_written_through(sandbox, tmp_path):
+    block_ids = activity(sandbox, seed=15)
+    root = tmp_path / "root"
+    operator(root, start_block=block_ids[0], day="2026-12-01").execute({})
+    day = root / "nft_activity" / "dt=2026-12-01"
+    outside = tmp_path / "outside"
+    day.rename(outside)
+    day.symlink_to(outside)  # a link where the day's folder goes, to a copy of it
+    sandbox.clear_requests()
+    result = operator(root, day="2026-12-01").execute({})
+    assert result["resumed_blocks"] == 0  # nothing taken back through the link
+    assert block_requests(sandbox) == ["finalized", *map(str, block_ids[:-1])]
+    assert not day.is_symlink() and (day / "_manifest.json").is_file()
+    assert as_tuples(read_day(root, "2026-12-01")[1]) == expected_records(sandbox, block_ids)
