@@ -90,9 +90,8 @@ class BlocksRun:
                 done[-1].last_block,
                 done[-1].last_block + 1,
             )
-        # The checkpoint first: the day's manifest goes next, and the ranges taken back
-        # from it must not be lost if this try dies before its first range.
-        activity.save_ranges(self.folder, first, done, conn_id=self.conn_id)
+        if done:  # listed in the checkpoint before the manifest that may list them goes
+            activity.save_ranges(self.folder, first, done, conn_id=self.conn_id)
         snapshots.start_day(self.root, self.day, (activity.KIND,), conn_id=self.conn_id)
         start = done[-1].last_block + 1 if done else first
         read = 0

@@ -410,9 +410,11 @@ def test_a_day_folder_that_is_a_link_is_not_trusted_nor_written_through(sandbox,
     outside = tmp_path / "outside"
     day.rename(outside)
     day.symlink_to(outside)  # a link where the day's folder goes, to a copy of it
+    before = sorted(path.name for path in outside.iterdir())
     sandbox.clear_requests()
     result = operator(root, day="2026-12-01").execute({})
     assert result["resumed_blocks"] == 0  # nothing taken back through the link
     assert block_requests(sandbox) == ["finalized", *map(str, block_ids[:-1])]
     assert not day.is_symlink() and (day / "_manifest.json").is_file()
+    assert sorted(path.name for path in outside.iterdir()) == before  # nothing written there
     assert as_tuples(read_day(root, "2026-12-01")[1]) == expected_records(sandbox, block_ids)
