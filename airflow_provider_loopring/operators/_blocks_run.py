@@ -76,7 +76,9 @@ class BlocksRun:
         end = self.task.end_block
         if end is not None and end < cursor_block:
             raise LoopringInvalidParameterError(
-                "end_block", f"a block at or after the cursor's last block, {cursor_block}", end
+                "end_block",
+                f"{cursor_block} or later: the cursor's last block (start_block - 1 at first)",
+                end,
             )
         done = activity.finished_ranges(
             self.folder, first, self.extension, end, conn_id=self.conn_id

@@ -288,6 +288,10 @@ def test_bad_input_is_refused_before_any_request(sandbox, tmp_path):
     sandbox.clear_requests()
     with pytest.raises(LoopringInvalidParameterError, match=r"^Invalid start_block:.*no cursor"):
         operator(tmp_path, day="2026-12-01").execute({})
+    with pytest.raises(LoopringInvalidParameterError, match=r"^Invalid end_block:"):
+        first = block_ids[0]
+        operator(tmp_path, day="2026-12-01", start_block=first, end_block=first - 2).execute({})
+    assert sandbox.requests == []
     operator(tmp_path, start_block=block_ids[0], day="2026-12-01").execute({})
     sandbox.clear_requests()
     with pytest.raises(LoopringInvalidParameterError, match=r"^Invalid end_block:"):
