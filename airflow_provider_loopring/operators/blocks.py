@@ -35,12 +35,15 @@ _INTEGERS = frozenset(
 
 
 def check_block(value: object, name: str) -> int:
-    """A block id: a whole number, 0 or more (a bool is not one).
+    """A block id: a whole number, 0 or more (a bool is not one), or its digits as text (what
+    a template renders to without native rendering).
 
     :param value: the argument as given.
     :param name: the argument's name, for the error.
     :raises LoopringInvalidParameterError: anything else.
     """
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        return int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise LoopringInvalidParameterError(name, "a block id (a whole number, 0 or more)", value)
     return value
@@ -129,7 +132,9 @@ class LoopringBlocksOperator(BaseOperator):
         for name, check in checks.items():
             value = getattr(self, name)
             if rendered or not unrendered(value):
-                check(value)
+                checked = check(value)
+                if rendered and name in ("start_block", "end_block") and value is not None:
+                    setattr(self, name, checked)  # rendered text "52000" is block 52000
 
     @cached_property
     def hook(self) -> LoopringHook:

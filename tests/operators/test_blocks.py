@@ -422,3 +422,17 @@ def test_a_day_folder_that_is_a_link_is_not_trusted_nor_written_through(sandbox,
     assert not day.is_symlink() and (day / "_manifest.json").is_file()
     assert sorted(path.name for path in outside.iterdir()) == before  # nothing written there
     assert as_tuples(read_day(root, "2026-12-01")[1]) == expected_records(sandbox, block_ids)
+
+
+def test_templated_blocks_rendered_as_text_are_read_as_numbers(sandbox, tmp_path):
+    block_ids = activity(sandbox, seed=16)
+    task = operator(tmp_path, start_block="{{ params.first }}", day="2026-12-01")
+    context = {"params": {"first": block_ids[0]}}
+    task.render_template_fields(context)
+    assert task.start_block == str(block_ids[0])  # not a native DAG: text
+    result = task.execute(context)
+    assert (result["first_block"], result["last_block"]) == (block_ids[0], block_ids[-1])
+    bad = operator(tmp_path, end_block="{{ params.end }}", day="2026-12-02")
+    bad.render_template_fields({"params": {"end": "12a"}})
+    with pytest.raises(LoopringInvalidParameterError, match=r"^Invalid end_block:"):
+        bad.execute({})
