@@ -53,8 +53,3 @@ def collection_page(explorer: str, contract_address: str) -> str:
 def block_page(explorer: str, block_id: int) -> str:
     """:param block_id: a layer-2 block's id."""
     return f"{explorer}/block/{block_id}"
-
-
-def tx_page(explorer: str, block_id: int, index: int) -> str:
-    """:param block_id: the transaction's block; :param index: its position there, from 0."""
-    return f"{explorer}/tx/{block_id}-{index}"
