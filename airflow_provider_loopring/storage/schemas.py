@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 VERSION = 1
-KINDS = ("balances", "collections", "changes")
+KINDS: tuple[str, ...] = ("balances", "collections", "changes")
 MAX_DIGITS = 38  # DECIMAL(38, 0): Loopring's amounts are at most ~10^20
 
 Getter = Callable[[Mapping[str, Any]], Any]
@@ -124,6 +124,33 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
     "collections": COLLECTION_COLUMNS,
     "changes": CHANGE_COLUMNS,
 }
+
+
+NFT_ACTIVITY_COLUMNS = (
+    _SNAPSHOT,
+    *_columns(
+        ("accountId", "int64", ""),
+        ("blockId", "int64", ""),
+        ("indexInBlock", "int64", ""),
+        ("createdAt", "timestamp", ""),
+        ("txType", "status", ""),
+        ("nftData", "string", ""),
+        ("amount", "decimal", ""),
+        ("fromAccountId", "int64", ""),
+        ("fromAddress", "string", ""),
+        ("toAccountId", "int64", ""),
+        ("toAddress", "string", ""),
+        ("minterAccountId", "int64", ""),
+        ("minterAddress", "string", ""),
+        ("tokenId", "int64", ""),
+        ("feeTokenId", "int64", ""),
+        ("feeAmount", "decimal", ""),
+    ),
+    _EXTRA,
+)
+# The blocks operator's records (_core.activity.nft_move): one per NFT-moving transaction.
+SCHEMAS["nft_activity"] = NFT_ACTIVITY_COLUMNS
+KINDS = (*KINDS, "nft_activity")
 
 
 def lineage_fields(kind: str) -> tuple[tuple[str, str], ...]:
