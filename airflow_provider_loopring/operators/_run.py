@@ -114,6 +114,11 @@ class AccountsRun(BaseOperator):
     def _validate(self, *, rendered: bool) -> list[AccountRef]:
         raise NotImplementedError
 
+    def _items(self) -> list[AccountRef]:
+        """What the task fetches, one part each: the accounts given (an operator over other
+        things, NFTs, lists them here, after the checks and before the first part)."""
+        return self._validate(rendered=True)
+
     def execute(self, context: Context) -> Any:
         """Fetch every account's records, into the XCom or into ``output_path``.
 
@@ -126,7 +131,7 @@ class AccountsRun(BaseOperator):
     def _execute(self, context: Context) -> Any:
         from airflow_provider_loopring.hooks.memory import hold_mmap_threshold
 
-        accounts = self._validate(rendered=True)
+        accounts = self._items()
         hold_mmap_threshold()  # threads reading pages otherwise fragment glibc's heaps
         # Read the connection once, here: the worker threads then share settled settings.
         settings = self.hook.settings
