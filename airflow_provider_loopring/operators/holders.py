@@ -41,8 +41,12 @@ class NftPlace(NamedTuple):
 
 
 class HoldersFirstPage(FirstPage):
-    """An NFT's first page of holders: all there is only when empty, as ``totalNum`` may
-    count the page rather than the holders (the hook pages until an empty page too)."""
+    """An NFT's first page of holders; ``total`` counts its records, the least there are.
+
+    ``totalNum`` may count the page rather than the holders, so the page is all there is only
+    when empty (the hook pages until an empty page too), and the XCom's cap is checked
+    against what is known to be there, not against a guess one past it.
+    """
 
     @property
     def complete(self) -> bool:
@@ -137,10 +141,10 @@ class LoopringNftHoldersOperator(LoopringAccountsOperator):
                 given,
             )
         name = chosen[0]
-        values = self._checks(True)[name](given[name])
+        values: list[Any] = self._checks(True)[name](given[name])  # type: ignore[assignment]
         if name != "collection_id":
-            values = [value.lower() for value in values]  # type: ignore[union-attr]
-        return name, list(dict.fromkeys(values))  # type: ignore[arg-type]
+            values = [value.lower() for value in values]
+        return name, list(dict.fromkeys(values))
 
     def _validate(self, *, rendered: bool) -> list[AccountRef]:
         """Check every argument; the NFTs of collections are known only when the task runs."""
@@ -217,7 +221,7 @@ class LoopringNftHoldersOperator(LoopringAccountsOperator):
     def _first_page(self, account: AccountRef) -> FirstPage:
         page = self.hook.get(core.NFT_HOLDERS, nft_data=account[1], limit=core.MAX_LIMIT)
         records = list(self._records(account[1], iter(page.items)))
-        first = HoldersFirstPage(max(page.total_num, len(records)), records)
+        first = HoldersFirstPage(len(records), records)
         return self._log_first_page(account, first)
 
     def _iter_records(self, account: AccountRef, on_page: PageCallback) -> Iterator[Record]:
