@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -37,6 +36,7 @@ from benchmarks.harness import (
     reset_peak_rss,
     rss_mib,
     run_python,
+    serving,
 )
 
 NFTS = 1_000
@@ -79,25 +79,9 @@ def serve() -> None:
 
 @contextmanager
 def served(workdir: Path) -> Iterator[tuple[SandboxProcess, dict[str, Any]]]:
-    code = "from benchmarks.holders import serve; serve()"
-    with open(workdir / "sandbox.log", "a") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=log, text=True
-        )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the sandbox did not start; see {workdir / 'sandbox.log'}")
-        info = json.loads(line)
+    command = [sys.executable, "-c", "from benchmarks.holders import serve; serve()"]
+    with serving(command, workdir) as info:
         yield SandboxProcess(info["url"], info["api_key"]), info["collections"]
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def warm() -> None:

@@ -7,7 +7,6 @@ day's changes exactly the transfer and mint made between the days.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,10 @@ from typing import Any
 import pendulum
 import pytest
 
-from tests.conftest import DAGS_FOLDER
+from tests.example_dags.conftest import example_dag
 from tests.example_dags.snapshot_day import read_partition
 from tests.operators.test_holders import collection_ids, nfts_of, truth
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "example_dags" / "loopring_collection_holders.py"
 DAY_1, DAY_2 = "2026-04-01", "2026-04-02"
 pytestmark = pytest.mark.loopring_sandbox(
     accounts=3, nfts_per_account=24, collections_per_account=2
@@ -28,15 +26,9 @@ pytestmark = pytest.mark.loopring_sandbox(
 
 @pytest.fixture
 def holders_dag(sandbox: Any, airflow_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from airflow_provider_loopring.version_compat import dag_bag_class
-
     monkeypatch.setenv("LOOPRING_HOLDERS_RETRY_DELAY", "0")
-    path = DAGS_FOLDER / EXAMPLE.name
-    shutil.copy(EXAMPLE, path)
-    try:
-        yield dag_bag_class()(dag_folder=str(path)).get_dag("loopring_collection_holders")
-    finally:
-        path.unlink()
+    with example_dag("loopring_collection_holders") as dag:
+        yield dag
 
 
 def run_day(dag: Any, day: str, conf: dict[str, Any]) -> Any:

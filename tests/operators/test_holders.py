@@ -6,7 +6,6 @@ The ledger's holders (``Ledger.holders``: the balances inverted) and a collectio
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from airflow_provider_loopring.storage import schemas
 from airflow_provider_loopring.testing import Fault
 from tests.operators.conftest import leftover_parts
 from tests.operators.test_loopring import read_jsonl, requests_to
+from tests.operators.test_resume import fail_once_at
 
 pytestmark = pytest.mark.loopring_sandbox(
     accounts=4, nfts_per_account=24, collections_per_account=2
@@ -151,18 +151,6 @@ def test_after_a_transfer_and_a_mint_the_holders_change_exactly(sandbox, tmp_pat
     }
 
 
-def fail_once_at(request_number: int) -> Fault:
-    """A non-retryable error answering the n-th holders request (1-based), once."""
-    calls = itertools.count(1)
-
-    def answer(body, query):
-        if next(calls) == request_number:
-            return {"resultInfo": {"code": 100001, "message": "injected: fail this try"}}
-        return body
-
-    return Fault("transform", path=HOLDERS, times=None, transform=answer)
-
-
 @pytest.mark.parametrize("output_format", ["jsonl", "parquet"])
 def test_a_retry_does_not_fetch_the_holders_of_nfts_already_done(
     sandbox, run_dag, tmp_path, scratch, output_format
@@ -172,7 +160,7 @@ def test_a_retry_does_not_fetch_the_holders_of_nfts_already_done(
     assert len(nfts) >= 4
     # One worker: each NFT costs its page and the empty page after it; the 5th request is
     # the third NFT's first: try 1 finishes two NFTs.
-    sandbox.add_fault(fail_once_at(5))
+    sandbox.add_fault(fail_once_at(5, HOLDERS))
     target = tmp_path / "out" / f"holders.{output_format}"
     result = run_dag(
         f"""
