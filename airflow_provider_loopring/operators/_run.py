@@ -80,6 +80,8 @@ class AccountsRun(BaseOperator):
     snapshot_date: str | None
     # Seconds between two progress lines (see _clock for the clock that times them).
     progress_interval: ClassVar[float] = INTERVAL
+    # What each part of the task is, in its log lines.
+    progress_unit: ClassVar[str] = "accounts"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -145,6 +147,7 @@ class AccountsRun(BaseOperator):
             interval=self.progress_interval,
             clock=self._clock,
             sent=lambda: self.hook.requests_sent,
+            unit=self.progress_unit,
         )
         try:
             if self.output_path is None:
@@ -255,8 +258,9 @@ class AccountsRun(BaseOperator):
             todo = [account for account in accounts if account_key(account) not in done]
             if done:
                 self.log.info(
-                    "Resuming: %d accounts finished by an earlier try, %d left to fetch.",
+                    "Resuming: %d %s finished by an earlier try, %d left to fetch.",
                     len(done),
+                    self.progress_unit,
                     len(todo),
                 )
                 if self._progress is not None:

@@ -90,6 +90,7 @@ class LoopringNftHoldersOperator(LoopringAccountsOperator):
     """
 
     record_kind = "holders"
+    progress_unit = "NFTs"
     _endpoint = "NFT_HOLDERS"
     template_fields: Sequence[str] = (
         *SELECTORS,
