@@ -339,3 +339,13 @@ def test_holder_changes_between_two_parquet_days_are_exactly_the_ledger_moves(sa
     assert {r["nftData"] for r in changes} == {nft}
     assert counts["previous_day"] == "2026-05-01"
     assert sum(counts[k] for k in ("added", "removed", "amount", "status")) == len(expected)
+
+
+def test_a_single_contract_links_to_its_collection_and_no_account_is_linked(monkeypatch):
+    from tests.links.test_loopring import EXPLORER, TOKEN, links, use
+
+    use(monkeypatch, "https://api3.loopring.io")
+    by_contract = LoopringNftHoldersOperator(task_id="h", token_address=TOKEN)
+    assert links(by_contract) == ("", f"{EXPLORER}/collections/{TOKEN.lower()}")
+    assert links(LoopringNftHoldersOperator(task_id="i", collection_id=[5, 6])) == ("", "")
+    assert links(LoopringNftHoldersOperator(task_id="n", nft_datas=[NFT])) == ("", "")
