@@ -19,6 +19,7 @@ HOW_TO_GUIDES = (
     "deployment_event_trigger",
     "holdings_event_trigger",
     "blocks_operator",
+    "nft_holders_operator",
 )
 
 
@@ -55,7 +56,7 @@ PROVIDER_INFO: dict[str, Any] = {
         }
     ],
     "hooks": _modules("hooks"),
-    "operators": _modules("operators", "loopring", "changes", "blocks"),
+    "operators": _modules("operators", "loopring", "changes", "blocks", "holders"),
     "sensors": _modules("sensors"),
     "triggers": [
         {

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 VERSION = 1
-KINDS: tuple[str, ...] = ("balances", "collections", "changes")
+KINDS: tuple[str, ...] = ("balances", "collections", "changes", "holders")
 MAX_DIGITS = 38  # DECIMAL(38, 0): Loopring's amounts are at most ~10^20
 
 Getter = Callable[[Mapping[str, Any]], Any]
@@ -119,10 +119,26 @@ CHANGE_COLUMNS = (
     _EXTRA,
 )
 
+# One (NFT, holder): Loopring's nftHolders item (NftHolder's fields) and the NFT it holds.
+HOLDER_COLUMNS = (
+    _SNAPSHOT,
+    *_columns(
+        ("accountId", "int64", ""),
+        ("nftData", "string", ""),
+        ("address", "string", ""),
+        ("tokenId", "int64", ""),
+        ("amount", "decimal", ""),
+        ("collectionId", "int64", ""),
+        ("tokenAddress", "string", ""),
+    ),
+    _EXTRA,
+)
+
 SCHEMAS: dict[str, tuple[Column, ...]] = {
     "balances": BALANCE_COLUMNS,
     "collections": COLLECTION_COLUMNS,
     "changes": CHANGE_COLUMNS,
+    "holders": HOLDER_COLUMNS,
 }
 
 
@@ -159,7 +175,7 @@ def lineage_fields(kind: str) -> tuple[tuple[str, str], ...]:
     The types are :func:`arrow_schema`'s, as Arrow prints them (JSON columns are strings):
     only a task writing Parquet asks, so pyarrow is there.
 
-    :param kind: ``balances``, ``collections`` or ``changes``.
+    :param kind: ``balances``, ``collections``, ``changes`` or ``holders``.
     """
     return tuple((field.name, str(field.type)) for field in arrow_schema(kind))
 
@@ -167,7 +183,7 @@ def lineage_fields(kind: str) -> tuple[tuple[str, str], ...]:
 def arrow_schema(kind: str) -> Any:
     """The pyarrow schema of a record kind, with the schema version in its metadata.
 
-    :param kind: ``balances``, ``collections`` or ``changes``.
+    :param kind: ``balances``, ``collections``, ``changes`` or ``holders``.
     """
     import pyarrow as pa
 
@@ -265,7 +281,7 @@ _CONVERT: dict[str, Callable[[Any, str], Any]] = {
 class RowReader:
     """Turns Loopring's records of one kind into rows of the declared columns.
 
-    :param kind: ``balances``, ``collections`` or ``changes``.
+    :param kind: ``balances``, ``collections``, ``changes`` or ``holders``.
     :param snapshot_date: the ``snapshot_date`` of every row ("YYYY-MM-DD").
     """
 
