@@ -90,7 +90,8 @@ async def poll_account(
                 records = tuple(await afetch(hook, everything))
             except Exception as error:
                 errors += 1
-                pause = _after_error(error, kind, account_id, interval, errors)
+                where = f"Polling the {kind} of account {account_id}"
+                pause = after_error(error, where, interval, errors)
             else:
                 errors = 0
                 pause = interval
@@ -100,10 +101,14 @@ async def poll_account(
         await hook.aclose()
 
 
-def _after_error(
-    error: Exception, kind: str, account_id: int, interval: float, errors: int
-) -> float:
-    where = f"Polling the {kind} of account {account_id}"
+def after_error(error: Exception, where: str, interval: float, errors: int) -> float:
+    """Log a failed poll and return the pause before the next (see :func:`poll_account`).
+
+    :param error: what the poll raised.
+    :param where: what was polled, for the log (``Polling the balances of account 7``).
+    :param interval: the seconds between polls when all is well.
+    :param errors: errors in a row, this one included.
+    """
     if isinstance(error, LoopringApiError) and error.retryable:
         pause = error_pause(interval, errors)
         log.warning("%s failed (%d in a row): %s Next try in %.0f s.", where, errors, error, pause)
