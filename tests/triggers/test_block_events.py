@@ -232,28 +232,39 @@ def test_block_mode_fires_what_polling_fires_at_the_cost_of_what_the_blocks_name
     assert costs[3][:3] == (1, 1, {a, b, c})
 
 
+def _skip_one(body: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
+    if query.get("id") in (None, "finalized"):
+        return body
+    return {**body, "blockId": body["blockId"] + 1}  # asked for n, answered n + 1
+
+
+def _behind(body: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
+    return {**body, "blockId": body["blockId"] - 3}  # a head behind what was read
+
+
+BROKEN_CHAINS = {
+    # The head, then the first block by id: that one answers for the next id.
+    "a-gap": Fault("transform", path=api.BLOCK.path, times=2, transform=_skip_one),
+    "a-head-behind": Fault("transform", path=api.BLOCK.path, times=1, transform=_behind),
+}
+
+
 @FOUR
-def test_a_gap_in_block_ids_lists_every_watched_account_and_misses_nothing(sandbox, caplog) -> None:
+@pytest.mark.parametrize("broken", BROKEN_CHAINS, ids=list(BROKEN_CHAINS))
+def test_a_broken_chain_lists_every_watched_account_and_misses_nothing(
+    sandbox, caplog, broken
+) -> None:
     a, b, *_ = (account["accountId"] for account in sandbox.accounts)
     followers = [watcher(a, True), watcher(b, True)]
     for each in followers:
         each.asset_state_store = AssetStore()
-
-    def skip_one(body: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
-        if query.get("id") in (None, "finalized"):
-            return body
-        return {**body, "blockId": body["blockId"] + 1}  # asked for n, answered n + 1
-
-    # The head, then the first block by id: that one answers for the next id.
-    gap = Fault("transform", path=api.BLOCK.path, times=2, transform=skip_one)
-
     steps = [
         lambda: None,
         lambda: (
             sandbox.transfer(a, b, held(sandbox, a)),
             sandbox.seal_block(),
             sandbox.seal_block(),  # two blocks: the first is asked for by id
-            sandbox.add_fault(gap),
+            sandbox.add_fault(BROKEN_CHAINS[broken]),
             sandbox.clear_requests(),
         ),
         lambda: (sandbox.seal_block(), sandbox.clear_requests()),
@@ -269,7 +280,8 @@ def test_a_gap_in_block_ids_lists_every_watched_account_and_misses_nothing(sandb
     fired = driver.fired
     assert [len(fired[id(w)]) for w in followers] == [1, 1]  # the transfer, on both sides
     assert listed[1] == {a, b} and listed[2] == set()  # everyone once, then following again
-    assert "cannot be read in order" in caplog.text and "got block" in caplog.text
+    assert "cannot be read in order" in caplog.text
+    assert ("got block" if broken == "a-gap" else "ahead of the finalized head") in caplog.text
 
 
 def test_the_history_answers_only_for_blocks_it_read_in_order() -> None:
