@@ -267,18 +267,16 @@ class LoopringHoldingsEventTrigger(_LoopringAccountWatcher):
     "deploymentStatusAfter"}``. Beyond ``max_changes`` the list is cut (``truncated``: true);
     the counts stay whole.
 
-    With ``block_stream=True`` the watcher follows the chain instead of listing the account
-    every interval: every block watcher of the connection and interval shares one read of the
-    finalized head and of the new blocks, and an account is listed only when a block names it
-    (``triggers._blocks``). Same events for what transactions change; a change without a
-    transaction (a ``deploymentStatus`` moving) shows with the account's next transaction.
+    With ``block_stream=True`` every watcher of the connection and interval shares one read of
+    the chain's new blocks, and an account is listed only when a block names it: the same
+    events for what transactions change (``triggers._blocks``; docs/events.md).
 
     :param account_id: the account whose holdings are watched.
     :param poke_interval: seconds between polls (one request per 50 NFTs held; in block mode
         one for the head, one per new block, and the listings of the accounts they name).
     :param max_changes: the most changes one event lists.
     :param block_stream: follow the chain's blocks instead of listing the account each
-        interval (default False: polling).
+        interval (default False: polling); Airflow 3.3+, whose triggerer shares one poll.
     :param loopring_conn_id: the Loopring connection.
     """
 
@@ -300,6 +298,13 @@ class LoopringHoldingsEventTrigger(_LoopringAccountWatcher):
             raise LoopringInvalidParameterError("max_changes", "an integer >= 0", max_changes)
         if not isinstance(block_stream, bool):
             raise LoopringInvalidParameterError("block_stream", "True or False", block_stream)
+        if block_stream:
+            from airflow_provider_loopring.version_compat import HAS_SHARED_STREAMS
+
+            if not HAS_SHARED_STREAMS:  # alone, each watcher would read every block itself
+                raise LoopringInvalidParameterError(
+                    "block_stream", "False before Airflow 3.3 (it needs shared streams)", True
+                )
         self.max_changes = max_changes
         self.block_stream = block_stream
 

@@ -29,6 +29,8 @@ from airflow_provider_loopring.triggers.events import LoopringHoldingsEventTrigg
 from airflow_provider_loopring.version_compat import HAS_SHARED_STREAMS
 from tests.triggers.test_events import FAST, AssetStore, take
 
+# Block mode is refused before Airflow 3.3 (test_events checks that): it needs shared streams.
+pytestmark = pytest.mark.skipif(not HAS_SHARED_STREAMS, reason="shared streams: Airflow 3.3")
 BALANCES = api.NFT_BALANCES.path
 FOUR = pytest.mark.loopring_sandbox(accounts=4, nfts_per_account=30, collections_per_account=2)
 
@@ -420,7 +422,6 @@ def test_a_change_without_a_transaction_waits_for_the_accounts_next_one(sandbox)
 
 
 @FOUR
-@pytest.mark.skipif(not HAS_SHARED_STREAMS, reason="shared streams come with Airflow 3.3")
 def test_many_block_watchers_share_one_head_poll_in_airflows_manager(sandbox) -> None:
     from airflow.triggers.shared_stream import SharedStreamManager
 

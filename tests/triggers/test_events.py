@@ -114,6 +114,15 @@ def test_bad_holdings_arguments_are_refused_at_construction() -> None:
         LoopringHoldingsEventTrigger(account_id=7, poke_interval=-5)
 
 
+def test_block_mode_is_refused_where_the_triggerer_cannot_share_its_poll(monkeypatch) -> None:
+    from airflow_provider_loopring import version_compat
+
+    monkeypatch.setattr(version_compat, "HAS_SHARED_STREAMS", False)  # Airflow 3.1 and 3.2
+    with pytest.raises(LoopringInvalidParameterError, match=r"block_stream.*Airflow 3\.3"):
+        LoopringHoldingsEventTrigger(account_id=7, block_stream=True)
+    assert not LoopringHoldingsEventTrigger(account_id=7).block_stream  # polling is fine
+
+
 def test_watchers_of_one_account_listing_share_a_key_whatever_they_select() -> None:
     data = "0x" + "ab" * 32
     by_id = deployment(7, collection_id=1).shared_stream_key()
