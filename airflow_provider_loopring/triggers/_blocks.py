@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_loopring.exceptions import LoopringBlockError, LoopringNotFoundError
-from airflow_provider_loopring.triggers._polls import WatcherState, after_error
+from airflow_provider_loopring.triggers._polls import WatcherState, every
 
 log = logging.getLogger(__name__)
 
@@ -204,20 +204,11 @@ async def poll_blocks(key: Hashable, conn_id: str, interval: float) -> AsyncIter
     hook = LoopringHook(loopring_conn_id=conn_id)
     registry, chain = watched(key), _Chain()
     registry.record(0, 0, None)  # a new poll: what an earlier one read is not continued
-    errors = 0
     try:
-        while True:
-            try:
-                tick = await _tick(hook, registry, chain)
-            except Exception as error:
-                errors += 1
-                where = f"Following the blocks of {conn_id}"
-                pause = after_error(error, where, interval, errors)
-            else:
-                errors = 0
-                pause = interval
-                yield tick
-            await asyncio.sleep(pause)
+        async for tick in every(
+            interval, f"Following the blocks of {conn_id}", lambda: _tick(hook, registry, chain)
+        ):
+            yield tick
     finally:
         await hook.aclose()
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from airflow_provider_loopring.exceptions import LoopringApiError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # What a poll lists: every NFT balance, or every collection (also those the account holds none
 # of: a collection may be deploying before the account holds any of it). Each watcher filters
@@ -83,22 +84,41 @@ async def poll_account(
     hook = LoopringHook(loopring_conn_id=conn_id)
     selects = {POLL_BALANCES: NftSelection, POLL_COLLECTIONS: CollectionSelection}[kind]
     everything = selects(account_id=account_id)  # the account's every balance or collection
-    errors = 0
+
+    async def listing() -> tuple[Any, ...]:
+        return tuple(await afetch(hook, everything))
+
     try:
-        while True:
-            try:
-                records = tuple(await afetch(hook, everything))
-            except Exception as error:
-                errors += 1
-                where = f"Polling the {kind} of account {account_id}"
-                pause = after_error(error, where, interval, errors)
-            else:
-                errors = 0
-                pause = interval
-                yield records
-            await asyncio.sleep(pause)
+        async for records in every(
+            interval, f"Polling the {kind} of account {account_id}", listing
+        ):
+            yield records
     finally:
         await hook.aclose()
+
+
+async def every(interval: float, where: str, step: Callable[[], Awaitable[T]]) -> AsyncIterator[T]:
+    """``step()``'s result every ``interval`` seconds, forever; a failed step yields nothing.
+
+    Transient errors (429, 5xx, network) wait longer each time; any other error is logged and
+    tried again after the longest pause (:func:`after_error`).
+
+    :param interval: seconds between steps.
+    :param where: what is polled, for the log.
+    :param step: one poll.
+    """
+    errors = 0
+    while True:
+        try:
+            value = await step()
+        except Exception as error:
+            errors += 1
+            pause = after_error(error, where, interval, errors)
+        else:
+            errors = 0
+            pause = interval
+            yield value
+        await asyncio.sleep(pause)
 
 
 def after_error(error: Exception, where: str, interval: float, errors: int) -> float:
