@@ -285,6 +285,51 @@ def test_a_broken_chain_lists_every_watched_account_and_misses_nothing(
     assert ("got block" if broken == "a-gap" else "ahead of the finalized head") in caplog.text
 
 
+def _address_only(address: str | None) -> Callable[[dict[str, Any], dict[str, str]], Any]:
+    """A block whose transfers name their receiver by address only (``address``: another)."""
+
+    def change(body: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
+        for tx in body["transactions"]:
+            if tx["txType"] == "Transfer":
+                del tx["toAccountId"]
+                tx["toAccountAddress"] = address or tx["toAccountAddress"]
+        return body
+
+    return change
+
+
+@FOUR
+def test_an_account_named_by_address_only_is_looked_up_once(sandbox) -> None:
+    a, b, *_ = (account["accountId"] for account in sandbox.accounts)
+    followers = [watcher(a, True), watcher(b, True)]
+    for each in followers:
+        each.asset_state_store = AssetStore()
+    unknown = "0x" + "77" * 20  # no layer-2 account: nothing anyone watches
+
+    def transfer_to_b(address: str | None) -> None:
+        sandbox.transfer(a, b, held(sandbox, a))
+        sandbox.seal_block()  # one new block: the head, read once
+        sandbox.add_fault(Fault("transform", path=api.BLOCK.path, transform=_address_only(address)))
+        sandbox.clear_requests()
+
+    asked: list[tuple[list[str], set[int]]] = []
+    steps = [lambda: None, lambda: transfer_to_b(None), lambda: transfer_to_b(None)]
+    steps.append(lambda: transfer_to_b(unknown))
+
+    def after(step: int, group: int, fired: list[dict[str, Any]]) -> None:
+        requests = sandbox.requests
+        owners = [r.query["owner"] for r in requests if r.path == api.ACCOUNT.path]
+        asked.append((owners, {int(r.query["accountId"]) for r in requests if r.path == BALANCES}))
+
+    driver = Driver([followers])
+    asyncio.run(driver.run(steps, after=after))
+    b_address = next(x["owner"] for x in sandbox.accounts if x["accountId"] == b).lower()
+    assert asked[1:] == [([b_address], {a, b}), ([], {a, b}), ([unknown], {a})]
+    # The third block named an address with no account in b's place: one lookup, no listing.
+    # Block mode believes the blocks, so b hears of that transfer only with its next one.
+    assert [len(driver.fired[id(w)]) for w in followers] == [3, 2]
+
+
 def test_the_history_answers_only_for_blocks_it_read_in_order() -> None:
     history = _blocks.Watched()
     history.enter(7)
