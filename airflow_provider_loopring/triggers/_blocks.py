@@ -43,13 +43,14 @@ class Tick:
 
     :param after: the last block read before this interval.
     :param through: the last block read now: the finalized head.
-    :param records: the balances listed this interval, by account id.
+    :param records: the holdings listed this interval (``nftData -> Holding``, compact: a
+        first interval may list every watched account), by account id.
     :param everyone: every watched account was listed (the blocks could not be read).
     """
 
     after: int
     through: int
-    records: Mapping[int, tuple[Any, ...]]
+    records: Mapping[int, Mapping[str, Any]]
     everyone: bool = False
 
 
@@ -239,18 +240,20 @@ async def _tick(hook: Any, registry: Watched, chain: _Chain) -> Tick:
     return Tick(after, through, records, everyone)
 
 
-async def _list(hook: Any, accounts: list[int]) -> dict[int, tuple[Any, ...]]:
-    """Each account's balances; one that fails is left out (its watchers ask again)."""
+async def _list(hook: Any, accounts: list[int]) -> dict[int, Mapping[str, Any]]:
+    """Each account's holdings; one that fails is left out (its watchers ask again)."""
+    from airflow_provider_loopring._core.holdings import holdings
     from airflow_provider_loopring._core.selections import NftSelection
     from airflow_provider_loopring.hooks.selections import afetch
 
-    found: dict[int, tuple[Any, ...]] = {}
+    found: dict[int, Mapping[str, Any]] = {}
     gate = asyncio.Semaphore(LISTINGS_AT_ONCE)
 
     async def one(account_id: int) -> None:
         async with gate:
             try:
-                found[account_id] = tuple(await afetch(hook, NftSelection(account_id=account_id)))
+                listed = await afetch(hook, NftSelection(account_id=account_id))
+                found[account_id] = holdings(record.to_dict(copy=False) for record in listed)
             except Exception as error:
                 log.warning(
                     "Listing the balances of account %d failed (%s); next interval.",
@@ -278,7 +281,7 @@ def split_state(value: Any) -> tuple[Any, Any]:
 async def follow(trigger: Any, ticks: AsyncIterator[Tick]) -> AsyncIterator[dict[str, Any]]:
     """One block watcher's payloads from the shared ticks (module docstring).
 
-    :param trigger: the holdings watcher (its account, ``_compare``, state key and log).
+    :param trigger: the holdings watcher (its account, ``_compare_holdings``, state key, log).
     :param ticks: what :func:`poll_blocks` yields.
     :return: the payloads of its events, in order.
     """
@@ -298,7 +301,7 @@ async def follow(trigger: Any, ticks: AsyncIterator[Tick]) -> AsyncIterator[dict
                 else:
                     through = tick.through
                 continue
-            payloads, after = trigger._compare(records, split_state(before)[0])
+            payloads, after = trigger._compare_holdings(records, before)
             for payload in payloads:
                 yield payload
             through = tick.through

@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from airflow_provider_loopring.exceptions import LoopringApiError
+from airflow_provider_loopring.exceptions import LoopringApiError, LoopringInvalidParameterError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -48,6 +48,25 @@ def error_pause(interval: float, errors: int) -> float:
     if not errors:
         return interval
     return min(doubled(interval, errors), max(interval, MAX_ERROR_BACKOFF))
+
+
+def check_block_stream(value: object) -> bool:
+    """A watcher's ``block_stream``: True or False, and True only where Airflow's triggerer
+    shares one poll between watchers (3.3+); alone, each would read every block itself.
+
+    :param value: the argument given.
+    :raises LoopringInvalidParameterError: anything else.
+    """
+    if not isinstance(value, bool):
+        raise LoopringInvalidParameterError("block_stream", "True or False", value)
+    if value:
+        from airflow_provider_loopring.version_compat import HAS_SHARED_STREAMS
+
+        if not HAS_SHARED_STREAMS:
+            raise LoopringInvalidParameterError(
+                "block_stream", "False before Airflow 3.3 (it needs shared streams)", value
+            )
+    return value
 
 
 def stream_key(kind: str, conn_id: str, account_id: int, interval: float) -> tuple[Any, ...]:

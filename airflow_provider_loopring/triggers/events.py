@@ -20,6 +20,7 @@ from airflow_provider_loopring.triggers._polls import (
     POLL_BALANCES,
     POLL_COLLECTIONS,
     WatcherState,
+    check_block_stream,
     poll_account,
     stream_key,
 )
@@ -296,17 +297,8 @@ class LoopringHoldingsEventTrigger(_LoopringAccountWatcher):
         )
         if isinstance(max_changes, bool) or not isinstance(max_changes, int) or max_changes < 0:
             raise LoopringInvalidParameterError("max_changes", "an integer >= 0", max_changes)
-        if not isinstance(block_stream, bool):
-            raise LoopringInvalidParameterError("block_stream", "True or False", block_stream)
-        if block_stream:
-            from airflow_provider_loopring.version_compat import HAS_SHARED_STREAMS
-
-            if not HAS_SHARED_STREAMS:  # alone, each watcher would read every block itself
-                raise LoopringInvalidParameterError(
-                    "block_stream", "False before Airflow 3.3 (it needs shared streams)", True
-                )
         self.max_changes = max_changes
-        self.block_stream = block_stream
+        self.block_stream = check_block_stream(block_stream)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -331,10 +323,9 @@ class LoopringHoldingsEventTrigger(_LoopringAccountWatcher):
 
     @classmethod
     async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
-        """Poll the account (polling mode), or the chain for every block watcher of the key.
+        """Poll the account, or in block mode the chain for every block watcher of the key.
 
         :param kwargs: the serialized kwargs of one watcher of the group.
-        :return: an endless iterator of listings, or of block ticks.
         """
         if not kwargs.get("block_stream"):
             async for records in super().open_shared_stream(kwargs):
@@ -349,10 +340,9 @@ class LoopringHoldingsEventTrigger(_LoopringAccountWatcher):
     async def filter_shared_stream(
         self, shared_stream: AsyncIterator[Any]
     ) -> AsyncIterator[TriggerEvent]:
-        """This watcher's events from the group's listings, or from its block ticks.
+        """This watcher's events from the group's listings, or block ticks.
 
         :param shared_stream: what :meth:`open_shared_stream` yields.
-        :return: this watcher's events.
         """
         if not self.block_stream:
             async for event in super().filter_shared_stream(shared_stream):
@@ -364,10 +354,15 @@ class LoopringHoldingsEventTrigger(_LoopringAccountWatcher):
             yield TriggerEvent(payload)
 
     def _compare(self, records: tuple[Any, ...], before: Any) -> tuple[list[dict[str, Any]], Any]:
+        from airflow_provider_loopring._core.holdings import holdings
+
+        return self._compare_holdings(holdings(r.to_dict(copy=False) for r in records), before)
+
+    def _compare_holdings(self, now: Any, before: Any) -> tuple[list[dict[str, Any]], Any]:
+        """(the payloads, the state to keep) for the holdings ``now``; ``before`` as saved."""
         from airflow_provider_loopring._core import holdings
         from airflow_provider_loopring.triggers._blocks import split_state
 
-        now = holdings.holdings(record.to_dict(copy=False) for record in records)
         after = holdings.to_state(now)
         before = split_state(before)[0]  # also what block mode saved
         if before is None:
