@@ -30,7 +30,6 @@ from airflow_provider_loopring.triggers._polls import WatcherState, every
 
 log = logging.getLogger(__name__)
 
-POLL_BLOCKS = "blocks"
 # How many ticks' names are kept: a watcher that joins (or rejoins) with a saved block inside
 # this window knows what it missed without a listing. Each tick keeps the ids its blocks name.
 HISTORY = 100
@@ -45,13 +44,11 @@ class Tick:
     :param through: the last block read now: the finalized head.
     :param records: the holdings listed this interval (``nftData -> Holding``, compact: a
         first interval may list every watched account), by account id.
-    :param everyone: every watched account was listed (the blocks could not be read).
     """
 
     after: int
     through: int
     records: Mapping[int, Mapping[str, Any]]
-    everyone: bool = False
 
 
 @dataclass
@@ -237,7 +234,7 @@ async def _tick(hook: Any, registry: Watched, chain: _Chain) -> Tick:
     records = await _list(hook, sorted(accounts))
     registry.wanted -= records.keys()
     chain.done()
-    return Tick(after, through, records, everyone)
+    return Tick(after, through, records)
 
 
 async def _list(hook: Any, accounts: list[int]) -> dict[int, Mapping[str, Any]]:
