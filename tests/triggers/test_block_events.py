@@ -9,6 +9,7 @@ not a wait. The sharing test runs Airflow's own SharedStreamManager, as test_eve
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -460,6 +461,33 @@ def test_a_change_without_a_transaction_waits_for_the_accounts_next_one(sandbox)
     assert counts == [0, 0, 1]
     (event,) = driver.fired[id(follower)]
     assert event["counts"]["status"] == 1 and event["total_changes"] == 2
+
+
+@FOUR
+def test_the_triggerer_rebuilds_a_block_watcher_from_its_classpath_and_runs_it(sandbox) -> None:
+    from airflow_provider_loopring.version_compat import serde
+
+    a, b, *_ = (account["accountId"] for account in sandbox.accounts)
+    store = AssetStore()
+    first = watcher(a, True)
+    first.asset_state_store = store
+    asyncio.run(Driver([[first]]).run([lambda: None]))  # the first look, saved
+    sandbox.transfer(a, b, held(sandbox, a))
+    sandbox.seal_block()
+    classpath, kwargs = first.serialize()
+    kwargs = serde().deserialize(serde().serialize(kwargs))  # what the task runner sends
+    module, name = classpath.rsplit(".", 1)
+    rebuilt = getattr(importlib.import_module(module), name)(**kwargs)
+    rebuilt.asset_state_store = store
+
+    async def first_event() -> dict[str, Any]:
+        events = rebuilt.run()  # one watcher alone: its own poll of the chain
+        event = await anext(events)
+        await events.aclose()
+        return dict(event.payload)
+
+    payload = asyncio.run(first_event())
+    assert (payload["account_id"], payload["total_changes"]) == (a, 1)
 
 
 # --- many watchers, one head poll -------------------------------------------------------------
