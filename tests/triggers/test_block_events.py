@@ -27,6 +27,7 @@ from airflow_provider_loopring.testing.sandbox import txs
 from airflow_provider_loopring.triggers import _blocks, _polls
 from airflow_provider_loopring.triggers.events import LoopringHoldingsEventTrigger
 from airflow_provider_loopring.version_compat import HAS_SHARED_STREAMS
+from tests.sensors.scripts import use_connection
 from tests.triggers.test_events import FAST, AssetStore, take, watch_in_manager
 
 # Block mode is refused before Airflow 3.3 (test_events checks that): it needs shared streams.
@@ -284,6 +285,37 @@ def test_a_broken_chain_lists_every_watched_account_and_misses_nothing(
     assert listed[1] == {a, b} and listed[2] == set()  # everyone once, then following again
     assert "cannot be read in order" in caplog.text
     assert ("got block" if broken == "a-gap" else "ahead of the finalized head") in caplog.text
+
+
+@FOUR
+def test_a_failed_interval_keeps_the_blocks_it_read_and_goes_on_from_there(
+    sandbox, monkeypatch
+) -> None:
+    use_connection(monkeypatch, sandbox.url, sandbox.api_key, max_retries=0)
+    a, b, *_ = (account["accountId"] for account in sandbox.accounts)
+    followers = [watcher(a, True), watcher(b, True)]
+    for each in followers:
+        each.asset_state_store = AssetStore()
+    first = sandbox.head + 1
+
+    def three_blocks_the_second_failing_once() -> None:
+        sandbox.transfer(a, b, held(sandbox, a))
+        for _ in range(3):
+            sandbox.seal_block()
+        # The head and block `first` answer; block `first + 1` fails once (503).
+        sandbox.add_fault(Fault("transform", path=api.BLOCK.path, times=2, transform=_same))
+        sandbox.add_fault(Fault("status", path=api.BLOCK.path, status=503, times=1))
+        sandbox.clear_requests()
+
+    driver = Driver([followers])
+    asyncio.run(driver.run([lambda: None, three_blocks_the_second_failing_once]))
+    by_id = [r.query["id"] for r in sandbox.requests if r.path == api.BLOCK.path]
+    assert by_id == ["finalized", str(first), str(first + 1), "finalized", str(first + 1)]
+    assert [len(driver.fired[id(w)]) for w in followers] == [1, 1]
+
+
+def _same(body: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
+    return body
 
 
 def _address_only(address: str | None) -> Callable[[dict[str, Any], dict[str, str]], Any]:
