@@ -291,7 +291,9 @@ def test_a_broken_chain_lists_every_watched_account_and_misses_nothing(
 def test_a_failed_interval_keeps_the_blocks_it_read_and_goes_on_from_there(
     sandbox, monkeypatch
 ) -> None:
-    use_connection(monkeypatch, sandbox.url, sandbox.api_key, max_retries=0)
+    use_connection(
+        monkeypatch, sandbox.url, sandbox.api_key, max_retries=0, requests_per_second=500
+    )
     a, b, *_ = (account["accountId"] for account in sandbox.accounts)
     followers = [watcher(a, True), watcher(b, True)]
     for each in followers:
