@@ -28,7 +28,7 @@ from airflow_provider_loopring.triggers import _blocks, _polls
 from airflow_provider_loopring.triggers.events import LoopringHoldingsEventTrigger
 from airflow_provider_loopring.version_compat import HAS_SHARED_STREAMS
 from tests.sensors.scripts import use_connection
-from tests.triggers.test_events import FAST, AssetStore, take, watch_in_manager
+from tests.triggers.test_events import FAST, AssetStore, events, watch_in_manager
 
 # Block mode is refused before Airflow 3.3 (test_events checks that): it needs shared streams.
 pytestmark = pytest.mark.skipif(not HAS_SHARED_STREAMS, reason="shared streams: Airflow 3.3")
@@ -108,6 +108,15 @@ class Driver:
         async for event in trigger.filter_shared_stream(feed.stream()):
             mine.append(event.payload)
             self._now.append(event.payload)
+
+
+def first_look(account_id: int, block_stream: bool) -> AssetStore:
+    """The state store of a watcher of the account after its first look (one interval)."""
+    store = AssetStore()
+    trigger = watcher(account_id, block_stream)
+    trigger.asset_state_store = store
+    asyncio.run(Driver([[trigger]]).run([lambda: None]))
+    return store
 
 
 def pages(sandbox: Any, account_ids: set[int]) -> int:
@@ -426,10 +435,8 @@ def test_a_restart_fires_what_moved_while_down_whatever_the_saved_block(
     sandbox, capsys, tampered
 ) -> None:
     a = sandbox.accounts[0]["accountId"]
-    store = AssetStore()
+    store = first_look(a, True)
     first = watcher(a, True)
-    first.asset_state_store = store
-    asyncio.run(Driver([[first]]).run([lambda: None]))
     saved = json.loads(store.values[first._state_key()])
     assert saved["block"] == sandbox.head and set(saved) == {"block", "holdings"}
     # Down: a transfer happens; the saved block is then tampered with.
@@ -451,10 +458,7 @@ def test_a_restart_fires_what_moved_while_down_whatever_the_saved_block(
 @FOUR
 def test_switching_modes_keeps_what_was_seen(sandbox) -> None:
     a, b, *_ = (account["accountId"] for account in sandbox.accounts)
-    store = AssetStore()
-    polled = watcher(a, False)
-    polled.asset_state_store = store
-    asyncio.run(Driver([[polled]]).run([lambda: None]))
+    store = first_look(a, False)
     sandbox.transfer(a, b, held(sandbox, a))
     sandbox.seal_block()
     followed = watcher(a, True)
@@ -464,17 +468,7 @@ def test_switching_modes_keeps_what_was_seen(sandbox) -> None:
     assert len(driver.fired[id(followed)]) == 1
     sandbox.transfer(b, a, held(sandbox, b))
     sandbox.seal_block()
-    polled_again = watcher(a, False)
-    polled_again.asset_state_store = store  # now what block mode saved
-    assert len(_fired(polled_again, polls=1)) == 1
-
-
-def _fired(trigger: LoopringHoldingsEventTrigger, polls: int) -> list[dict[str, Any]]:
-    async def collect() -> list[dict[str, Any]]:
-        stream = type(trigger).open_shared_stream(trigger.serialize()[1])
-        return [e.payload async for e in trigger.filter_shared_stream(take(stream, polls))]
-
-    return asyncio.run(collect())
+    assert len(events(watcher(a, False), polls=1, store=store)) == 1  # what block mode saved
 
 
 @FOUR
@@ -502,10 +496,8 @@ def test_the_triggerer_rebuilds_a_block_watcher_from_its_classpath_and_runs_it(s
     from airflow_provider_loopring.version_compat import serde
 
     a, b, *_ = (account["accountId"] for account in sandbox.accounts)
-    store = AssetStore()
+    store = first_look(a, True)
     first = watcher(a, True)
-    first.asset_state_store = store
-    asyncio.run(Driver([[first]]).run([lambda: None]))  # the first look, saved
     sandbox.transfer(a, b, held(sandbox, a))
     sandbox.seal_block()
     classpath, kwargs = first.serialize()
