@@ -18,6 +18,8 @@ HOW_TO_GUIDES = (
     "snapshot_changes_operator",
     "deployment_event_trigger",
     "holdings_event_trigger",
+    "blocks_operator",
+    "nft_holders_operator",
 )
 
 
@@ -54,7 +56,7 @@ PROVIDER_INFO: dict[str, Any] = {
         }
     ],
     "hooks": _modules("hooks"),
-    "operators": _modules("operators", "loopring", "changes"),
+    "operators": _modules("operators", "loopring", "changes", "blocks", "holders"),
     "sensors": _modules("sensors"),
     "triggers": [
         {
@@ -76,6 +78,7 @@ PROVIDER_INFO: dict[str, Any] = {
     "extra-links": [
         "airflow_provider_loopring.links.loopring.LoopringAccountLink",
         "airflow_provider_loopring.links.loopring.LoopringCollectionLink",
+        "airflow_provider_loopring.links.loopring.LoopringBlockLink",
     ],
     "connection-types": [
         {

@@ -35,6 +35,7 @@ BENCHMARKS = (
     "watchers",
     "budget",
     "ledger",
+    "holders",
     "incremental",
 )
 TIMEOUT = 240  # seconds per benchmark; benchmarks 1-6 together stay under 10 minutes

@@ -153,6 +153,27 @@ class SandboxProcess:
 
 
 @contextmanager
+def serving(command: Sequence[str], workdir: Path) -> Iterator[dict[str, Any]]:
+    """Run a sandbox server process; yield the JSON line it prints first (its url, key, ...),
+    and stop it (SIGTERM, then SIGKILL) when done. Its stderr goes to ``sandbox.log``."""
+    with open(workdir / "sandbox.log", "a") as log:
+        process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=log, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the sandbox did not start; see {workdir / 'sandbox.log'}")
+        yield json.loads(line)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
 def sandbox(
     workdir: Path,
     *,
@@ -173,26 +194,12 @@ def sandbox(
         f"--nfts-per-account={nfts_per_account}",
         f"--collections-per-account={collections_per_account}",
     ]
-    with open(workdir / "sandbox.log", "a") as log:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the sandbox did not start; see {workdir / 'sandbox.log'}")
-        info = json.loads(line)
+    with serving(command, workdir) as info:
         served = SandboxProcess(info["url"], info["api_key"])
         served.warm(served.account_ids)
         served.client.set_latency(latency)
         served.client.set_rate_limit(rate_limit)
         yield served
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # --- the code under test, ready to run ----------------------------------------------------

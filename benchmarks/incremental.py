@@ -1,4 +1,4 @@
-"""11. Incremental snapshot nights (issue 26): 100,000 wallets of 10 NFTs, 1 % moving a day.
+"""12. Incremental snapshot nights (issue 26): 100,000 wallets of 10 NFTs, 1 % moving a day.
 
 A sandbox of 100,000 accounts runs in this process (its ledger is the truth). Day 1 is the full
 night's output written from the ledger, the records the balances and collections endpoints
@@ -247,7 +247,7 @@ def run(workdir: Path) -> list[Figure]:
     lookups = sum(n["address_lookups"] for n in nights)
     return [
         Figure(
-            "11. incremental: a full scan's requests / an incremental night's (worst)",
+            "12. incremental: a full scan's requests / an incremental night's (worst)",
             full / worst,
             ">=",
             20,
@@ -256,7 +256,7 @@ def run(workdir: Path) -> list[Figure]:
             note=f"{full:,} vs {worst:,}; mean {mean:,.0f}; modes {sorted(modes)}",
         ),
         Figure(
-            "11. incremental: requests / (blocks + 1 + pages of named + sampled), worst night",
+            "12. incremental: requests / (blocks + 1 + pages of named + sampled), worst night",
             over,
             "<=",
             1.1,
@@ -264,7 +264,7 @@ def run(workdir: Path) -> list[Figure]:
             note=f"{lookups} address lookups in {len(nights)} nights",
         ),
         Figure(
-            "11. incremental: a night at 5 requests/s (worst)",
+            "12. incremental: a night at 5 requests/s (worst)",
             worst / RATE / 60,
             unit="min",
             digits=1,
@@ -272,14 +272,14 @@ def run(workdir: Path) -> list[Figure]:
             f"{full / RATE / 3600:.1f} h",
         ),
         Figure(
-            "11. incremental: a night's step, measured with no rate limit (worst)",
+            "12. incremental: a night's step, measured with no rate limit (worst)",
             seconds,
             unit="s",
             digits=1,
             note=f"day 1 written from the ledger in {big['first_day_seconds']:.0f} s",
         ),
         Figure(
-            "11. incremental: days whose holdings equal the ledger's (a full scan's)",
+            "12. incremental: days whose holdings equal the ledger's (a full scan's)",
             equal,
             "==",
             len(nights),
@@ -287,7 +287,7 @@ def run(workdir: Path) -> list[Figure]:
             note=f"of {len(nights)} nights",
         ),
         Figure(
-            "11. incremental: night step peak memory, 100,000 wallets - 10,000",
+            "12. incremental: night step peak memory, 100,000 wallets - 10,000",
             max(n["peak_mib"] for n in nights) - small["nights"][0]["peak_mib"],
             "<=",
             64,

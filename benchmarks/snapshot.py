@@ -177,7 +177,7 @@ def run(workdir: Path) -> list[Figure]:
                 "accounts": [],
                 "accounts_path": f"file://{accounts_file}",
                 "output_root": f"file://{root}",
-                "mode": "full",  # benchmark 7 measures full nights (incremental: benchmark 11)
+                "mode": "full",  # benchmark 7 measures full nights (incremental: benchmark 12)
             }
             with timed(phases, "trigger night 1, then (once it runs) night 2, queued behind it"):
                 trigger(airflow, NIGHTS[0], conf)

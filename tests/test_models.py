@@ -15,14 +15,22 @@ import pytest
 
 from airflow_provider_loopring import models
 from airflow_provider_loopring.models import (
+    TRADE_POSITIONS,
     Account,
+    Block,
+    BlockTransaction,
     Collection,
     CollectionBalance,
+    CollectionNftsPage,
     CollectionsPage,
     DeploymentStatus,
     NftBalance,
     NftBalancesPage,
+    NftHoldersPage,
+    NftInfos,
     NftMetadata,
+    NftTradesPage,
+    NftTransactionsPage,
     PendingBalance,
     same_address,
 )
@@ -565,3 +573,71 @@ def test_importing_the_models_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+# --- the samples of the endpoints issue 25 and 26 read (loopring-docs/more) ------------------
+
+MORE = FIXTURES / "more"
+MORE_MODELS: dict[str, Callable[[Any], Any]] = {
+    "block_get_block__uat2__docs-layer-2-block-info.json": Block.from_api,
+    "block_get_pending_requests__uat2__docs-get-pending-transactions.json": (
+        lambda body: [BlockTransaction.from_api(tx) for tx in body]
+    ),
+    "nft_holders__uat2__docs-get-nft-holders.json": NftHoldersPage.from_api,
+    "nft_info_nfts__uat2__docs-get-nft-info.json": NftInfos.from_api,
+    "nft_public_collection__uat2__docs-get-collection-by-collection-id.json": Collection.from_api,
+    "nft_public_collection_items__uat2__metadata-true__docs-list-all-nfts-of-a-collection.json": (
+        CollectionNftsPage.from_api
+    ),
+    "user_nft_trades__uat2__docs-get-nft-trade-history.json": NftTradesPage.from_api,
+    "user_nft_transactions__uat2__docs-get-nft-transactions.json": NftTransactionsPage.from_api,
+}
+
+
+def test_every_sample_of_the_new_endpoints_has_its_model() -> None:
+    assert sorted(path.name for path in MORE.glob("*.json")) == sorted(MORE_MODELS)
+
+
+@pytest.mark.parametrize("name", sorted(MORE_MODELS))
+def test_new_samples_read_whole_and_give_back_what_was_sent(name: str) -> None:
+    body = json.loads((MORE / name).read_text(encoding="utf-8"))
+    model = MORE_MODELS[name](body)
+    parts = model if isinstance(model, list) else [model, *getattr(model, "items", [])]
+    for part in parts:
+        assert part.extra_fields == {}, (type(part).__name__, part.extra_fields)
+    if isinstance(model, list):
+        assert [tx.to_dict() for tx in model] == body
+    elif isinstance(model, NftInfos):
+        assert model.to_dict() == {"items": body}
+    elif isinstance(model, NftTradesPage):  # arrays come back with their positions named
+        assert model.to_dict()["trades"] == [
+            dict(zip(TRADE_POSITIONS, row, strict=True)) for row in body["trades"]
+        ]
+    else:
+        assert model.to_dict() == body
+
+
+def test_new_samples_typed_values() -> None:
+    def sample(name: str) -> Any:
+        return MORE_MODELS[name](json.loads((MORE / name).read_text(encoding="utf-8")))
+
+    trade = sample("user_nft_trades__uat2__docs-get-nft-trade-history.json").items[0]
+    assert (trade.id, trade.sell_account_id, trade.buy_account_id) == (815, 12454, 10488)
+    assert (trade.nft_amount, trade.sell_fee_amount, trade.price) == (1, 10**17, "1.00000000")
+    tx = sample("user_nft_transactions__uat2__docs-get-nft-transactions.json").items[0]
+    assert (tx.created_at, tx.amount, tx.fee_amount, tx.block) == (1649045073989, 11, 1557000, None)
+    holder = sample("nft_holders__uat2__docs-get-nft-holders.json").items[0]
+    assert (holder.account_id, holder.amount, holder.token_id) == (10388, 123, 32783)
+    nft = sample(
+        "nft_public_collection_items__uat2__metadata-true__docs-list-all-nfts-of-a-collection.json"
+    ).items[0]
+    assert nft.total == 0 and nft.created_at == 1669792478241 and nft.metadata is not None
+
+
+def test_a_trade_row_of_another_length_keeps_what_it_has() -> None:
+    short = NftTradesPage.from_api({"totalNum": 1, "trades": [["9", "0xab"]]}).items[0]
+    assert (short.id, short.hash, short.nft_amount, short.block_id) == (9, "0xab", 0, None)
+    long = NftTradesPage.from_api({"totalNum": 1, "trades": [[str(i) for i in range(21)]]})
+    assert long.items[0].to_dict()["more"] == ["19", "20"]
+    with pytest.raises(ValueError, match=r"trades\[0\]: expected an array"):
+        NftTradesPage.from_api({"totalNum": 1, "trades": ["815"]})

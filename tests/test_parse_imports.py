@@ -82,6 +82,11 @@ TRIGGERS = {
 EXPECTED = {
     "loopring_await_deployment.py": COMMON | TASKS | OPERATORS | SENSORS,
     "loopring_await_nft_deployment.py": COMMON | TASKS | SENSORS,
+    # The holders operator is on the accounts operators' machinery, without their module.
+    "loopring_collection_holders.py": COMMON
+    | TASKS
+    | (OPERATORS - {f"{P}.operators.loopring"})
+    | {f"{P}.operators.changes", f"{P}.operators.holders"},
     "loopring_nft_snapshot.py": COMMON | TASKS | OPERATORS | {f"{P}.operators.changes"},
     "loopring_on_deployment.py": COMMON | TRIGGERS | SELECTIONS,
     "loopring_on_holdings_change.py": COMMON | TRIGGERS,

@@ -1,5 +1,8 @@
 """The endpoints the provider reads, each declared once (see :mod:`.endpoint` for how).
 
+An item key is an ``attrgetter`` or the model's own ``listing_key``, not a lambda here: it
+runs for every item a listing reads, in the model's module.
+
 Adding an endpoint is a declaration here (with a ``TypedDict`` of its query, for IDEs), a
 model in :mod:`airflow_provider_loopring.models`, and one line per named hook method.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import TypedDict
 
 from airflow_provider_loopring._core.endpoint import (
@@ -35,10 +39,13 @@ from airflow_provider_loopring.models import (
     Collection,
     CollectionNftsPage,
     CollectionsPage,
+    NftBalance,
     NftBalancesPage,
     NftHoldersPage,
     NftInfos,
+    NftTrade,
     NftTradesPage,
+    NftTransaction,
     NftTransactionsPage,
 )
 
@@ -156,22 +163,22 @@ NFT_BALANCES = Endpoint(
         flag("non_zero", "nonZero", True),
         flag("metadata", "metadata", False),
     ),
-    key=lambda item: item.nft_data or item.token_id,
-    owner=lambda item: item.account_id,
+    key=NftBalance.listing_key,
+    owner=attrgetter("account_id"),
 )
 COLLECTION_BALANCES = Endpoint(
     "/api/v3/user/collection/details",
     CollectionsPage,
     params=(address("token_address", "tokenAddress"), flag("non_zero", "nonZero", True)),
     account="id",
-    key=lambda item: item.collection.id,
+    key=attrgetter("collection.id"),
 )
 NFT_HOLDERS = Endpoint(
     "/api/v3/nft/info/nftHolders",
     NftHoldersPage,
     params=(required(Param("nft_data", "nftData", check_nft_data)),),
     account=None,
-    key=lambda item: item.account_id,
+    key=attrgetter("account_id"),
     ends="empty",  # what totalNum counts is not settled (loopring-endpoints.md 1)
 )
 NFT_INFOS = Endpoint(
@@ -190,7 +197,7 @@ COLLECTION_NFTS = Endpoint(
         flag("metadata", "metadata", False),
     ),
     account=None,
-    key=lambda item: item.nft_data,
+    key=attrgetter("nft_data"),
     needs_key=False,
 )
 COLLECTION = Endpoint(
@@ -216,7 +223,7 @@ NFT_TRANSACTIONS = Endpoint(
         listed("nft_datas", "nftData", check_nft_data),
     ),
     account="id",
-    key=lambda item: item.hash or item.id,
+    key=NftTransaction.listing_key,
 )
 NFT_TRADES = Endpoint(
     "/api/v3/user/nft/trades",
@@ -230,7 +237,7 @@ NFT_TRADES = Endpoint(
         flag("ascending", "isASC", False),
     ),
     account="id",
-    key=lambda item: item.id if item.id is not None else item.hash,
+    key=NftTrade.listing_key,
 )
 BLOCK = Endpoint(
     "/api/v3/block/getBlock",

@@ -48,3 +48,8 @@ def account_page(explorer: str, account: object) -> str:
 def collection_page(explorer: str, contract_address: str) -> str:
     """:param contract_address: the collection's contract (token) address."""
     return f"{explorer}/collections/{contract_address.lower()}"
+
+
+def block_page(explorer: str, block_id: int) -> str:
+    """:param block_id: a layer-2 block's id."""
+    return f"{explorer}/block/{block_id}"

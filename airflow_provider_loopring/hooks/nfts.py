@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from airflow_provider_loopring import _core as core
-from airflow_provider_loopring._core.validation import check_filter, check_nft_data
 from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
 from airflow_provider_loopring.hooks._client import LoopringClient
 from airflow_provider_loopring.models import Collection, CollectionNft, NftHolder, NftInfo
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
 
 def _info_batches(nft_datas: str | Sequence[str]) -> list[list[str]]:
     """Every nftData checked before any request, in requests of at most 50."""
-    checked = check_filter(nft_datas, "nft_datas", check_nft_data)
+    checked = core.check_filter(nft_datas, "nft_datas", core.check_nft_data)
     if checked is None:
         raise LoopringInvalidParameterError("nft_datas", "at least one nftData", nft_datas)
     unique = list(dict.fromkeys(checked))
@@ -138,7 +137,9 @@ class NftReads(LoopringClient):
         """One collection (``GET /api/v3/nft/public/collection``).
 
         :param query: exactly one of ``collection_id``, ``contract_address`` (its token
-            contract) and ``nft_data`` (an NFT of it).
+            contract, sent as Loopring's ``collectionAddress``, as Loopring's explorer does:
+            a legacy import's ``collectionAddress`` is ``<contract>-0x...``, so look such a
+            collection up by id or by one of its NFTs) and ``nft_data`` (an NFT of it).
         :raises LoopringInvalidParameterError: none or several given, before any request.
         """
         collection: Collection = self.get(core.COLLECTION, **query)

@@ -84,3 +84,23 @@ class LoopringCollectionLink(BaseOperatorLink):
 
 
 EXTRA_LINKS = (LoopringAccountLink(), LoopringCollectionLink())
+
+
+class LoopringBlockLink(BaseOperatorLink):
+    """The last block a blocks task read, in Loopring's explorer (from the task's XCom)."""
+
+    name = "Loopring block"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        """:param operator: the task; :param ti_key: its task instance, whose XCom is read."""
+        from airflow.providers.common.compat.sdk import XCom
+
+        result = XCom.get_value(ti_key=ti_key, key="return_value")
+        last = result.get("last_block") if isinstance(result, dict) else None
+        if type(last) is not int or last < 1:
+            return ""  # no block read, or a value that is no block
+        explorer = _explorer(operator)
+        return "" if explorer is None else explorers.block_page(explorer, last)
+
+
+BLOCK_LINKS = (LoopringBlockLink(),)

@@ -30,7 +30,7 @@ _ID_SUFFIXES = ("accountid",)  # any other key ending so, at any depth (orderA.a
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BlockTransaction(ApiModel):
-    """One transaction of a block, in block order; unknown ``txType``s and fields are kept.
+    """One transaction of a block, in block order; unknown transaction types and fields are kept.
 
     :param tx_type: ``Transfer``, ``SpotTrade``, ``NftMint``, ``Deposit``, ``Withdraw``,
         ``NftData``, ``AccountUpdate``, ... as sent.

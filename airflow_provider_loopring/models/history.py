@@ -100,6 +100,10 @@ class NftTransaction(ApiModel):
     nft_status_info: dict[str, Any]
     block_id_info: dict[str, Any] | None
 
+    def listing_key(self) -> object:
+        """What makes a transaction the same on another page: its hash (its id)."""
+        return self.hash or self.id
+
     @property
     def block(self) -> tuple[int, int] | None:
         """``(blockId, indexInBlock)`` when the row gives both and the block is made (not 0)."""
@@ -214,6 +218,10 @@ class NftTrade(ApiModel):
     buy_storage_id: int | None
     created_at: int | None
     submitter_account_id: int | None
+
+    def listing_key(self) -> object:
+        """What makes a trade the same on another page: its id (its hash)."""
+        return self.id if self.id is not None else self.hash
 
 
 def named_trade(row: Any, path: str) -> dict[str, Any]:

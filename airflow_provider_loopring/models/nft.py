@@ -214,6 +214,10 @@ class NftBalance(ApiModel):
     preference: dict[str, Any] | None
     collection_info: Collection | None
 
+    def listing_key(self) -> object:
+        """What makes a balance the same balance on another page: its nftData (its slot)."""
+        return self.nft_data or self.token_id
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NftBalancesPage(Page):

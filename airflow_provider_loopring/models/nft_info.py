@@ -67,6 +67,7 @@ _INFO_FIELDS = (
     STRING("token_address", "tokenAddress"),
     STRING("nft_id", "nftId"),
     INTEGER("royalty_percentage", "royaltyPercentage"),
+    INTEGER("creator_fee_bips", "creatorFeeBips"),
     BOOLEAN("status", "status"),
     STRING("nft_factory", "nftFactory"),
     STRING("nft_owner", "nftOwner"),
@@ -86,6 +87,7 @@ class NftInfo(ApiModel):
     :param token_address: its token contract on layer 1.
     :param nft_id: the token id on layer 1, as sent (hex).
     :param royalty_percentage: the royalty on trades, in percent.
+    :param creator_fee_bips: the same, under its old (deprecated) name.
     :param status: Loopring's flag for the NFT.
     :param nft_factory: the factory of its token contract.
     :param nft_owner: the owner of its token contract.
@@ -101,6 +103,7 @@ class NftInfo(ApiModel):
     token_address: str | None
     nft_id: str | None
     royalty_percentage: int | None
+    creator_fee_bips: int | None
     status: bool | None
     nft_factory: str | None
     nft_owner: str | None
@@ -141,8 +144,21 @@ class NftInfos(ApiModel):
 class CollectionNft(ApiModel):
     """An NFT of a collection (an item of ``/api/v3/nft/public/collection/items``).
 
-    The fields of :class:`NftInfo`, and:
+    The fields of :class:`NftInfo`, and its mint's: its creation, amount and metadata.
 
+    :param nft_data: the NFT's id on layer 2.
+    :param minter: the address that minted it.
+    :param nft_type: ``ERC1155`` or ``ERC721``.
+    :param token_address: its token contract on layer 1.
+    :param nft_id: the token id on layer 1, as sent (hex).
+    :param royalty_percentage: the royalty on trades, in percent.
+    :param creator_fee_bips: the same, under its old (deprecated) name.
+    :param status: Loopring's flag for the NFT.
+    :param nft_factory: the factory of its token contract.
+    :param nft_owner: the owner of its token contract.
+    :param nft_base_uri: the base URI of its metadata.
+    :param royalty_address: who receives its royalties.
+    :param original_minter: the first minter.
     :param original_royalty_percentage: the royalty it was minted with.
     :param created_at: when it was minted, in milliseconds.
     :param total: how many were minted (the original mint amount).
@@ -162,6 +178,7 @@ class CollectionNft(ApiModel):
     token_address: str | None
     nft_id: str | None
     royalty_percentage: int | None
+    creator_fee_bips: int | None
     status: bool | None
     nft_factory: str | None
     nft_owner: str | None

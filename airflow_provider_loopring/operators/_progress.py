@@ -43,6 +43,7 @@ class Progress:
     :param clock: the time in seconds, monotonic.
     :param sent: how many requests the task's hook has sent so far (retries included); the
         line counts those sent since the progress began.
+    :param unit: what the task's parts are, in the line (``accounts``; ``NFTs``).
     """
 
     def __init__(
@@ -54,8 +55,10 @@ class Progress:
         interval: float = INTERVAL,
         clock: Callable[[], float] = time.monotonic,
         sent: Callable[[], int] = lambda: 0,
+        unit: str = "accounts",
     ) -> None:
         self._log = log
+        self._unit = unit
         self._sent, self._sent_before = sent, sent()
         self.accounts = accounts
         self.rate = rate
@@ -120,7 +123,7 @@ class Progress:
         else:
             eta = f"about {duration(elapsed / fetched * left)} left"
         return (
-            f"{self.done} of {self.accounts} accounts done, {self.records} records, "
+            f"{self.done} of {self.accounts} {self._unit} done, {self.records} records, "
             f"{self.requests} requests ({per_second:.1f}/s of the connection's {self.rate:g}/s), "
             f"{eta}"
         )

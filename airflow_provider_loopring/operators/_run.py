@@ -81,6 +81,8 @@ class AccountsRun(BaseOperator):
     snapshot_date: str | None
     # Seconds between two progress lines (see _clock for the clock that times them).
     progress_interval: ClassVar[float] = INTERVAL
+    # What each part of the task is, in its log lines.
+    progress_unit: ClassVar[str] = "accounts"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -115,6 +117,11 @@ class AccountsRun(BaseOperator):
     def _validate(self, *, rendered: bool) -> list[AccountRef]:
         raise NotImplementedError
 
+    def _items(self) -> list[AccountRef]:
+        """What the task fetches, one part each: the accounts given (an operator over other
+        things, NFTs, lists them here, after the checks and before the first part)."""
+        return self._validate(rendered=True)
+
     def execute(self, context: Context) -> Any:
         """Fetch every account's records, into the XCom or into ``output_path``.
 
@@ -127,7 +134,7 @@ class AccountsRun(BaseOperator):
     def _execute(self, context: Context) -> Any:
         from airflow_provider_loopring.hooks.memory import hold_mmap_threshold
 
-        accounts = self._validate(rendered=True)
+        accounts = self._items()
         hold_mmap_threshold()  # threads reading pages otherwise fragment glibc's heaps
         # Read the connection once, here: the worker threads then share settled settings.
         settings = self.hook.settings
@@ -141,6 +148,7 @@ class AccountsRun(BaseOperator):
             interval=self.progress_interval,
             clock=self._clock,
             sent=lambda: self.hook.requests_sent,
+            unit=self.progress_unit,
         )
         try:
             if self.output_path is None:
@@ -251,8 +259,9 @@ class AccountsRun(BaseOperator):
             todo = [account for account in accounts if account_key(account) not in done]
             if done:
                 self.log.info(
-                    "Resuming: %d accounts finished by an earlier try, %d left to fetch.",
+                    "Resuming: %d %s finished by an earlier try, %d left to fetch.",
                     len(done),
+                    self.progress_unit,
                     len(todo),
                 )
                 if self._progress is not None:

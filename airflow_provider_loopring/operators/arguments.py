@@ -175,11 +175,12 @@ def account_key(account: AccountRef) -> str:
 
 
 def label(account: AccountRef) -> str:
-    """An account in a log line: ``account 11329``, ``account 0xAb...``.
+    """An account in a log line: ``account 11329``, ``account 0xAb...``; or an NFT.
 
-    :param account: an ``("account_id", id)`` or ``("address", address)`` pair.
+    :param account: an ``("account_id", id)`` or ``("address", address)`` pair; or the
+        ``("nft_data", nftData)`` of an operator over NFTs.
     """
-    return f"account {account[1]}"
+    return f"{'NFT' if account[0] == 'nft_data' else 'account'} {account[1]}"
 
 
 def run_day(context: Context) -> str:

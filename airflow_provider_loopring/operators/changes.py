@@ -13,7 +13,7 @@ import pendulum
 from airflow.sdk import BaseOperator
 
 from airflow_provider_loopring._core.snapshot_day import run_day as stored_day
-from airflow_provider_loopring.operators.arguments import check_day, check_format
+from airflow_provider_loopring.operators.arguments import check_choice, check_day, check_format
 from airflow_provider_loopring.storage.formats import EXTENSIONS
 from airflow_provider_loopring.storage.objects import ObjectStorageWriter, check_folder_url
 from airflow_provider_loopring.templates import unrendered
@@ -43,6 +43,11 @@ class LoopringSnapshotChangesOperator(BaseOperator):
         ``run_after`` day, UTC.
     :param output_format: ``"jsonl"`` (default), ``"json"`` or ``"parquet"``. (templated)
     :param output_conn_id: the Airflow connection with the storage's credentials.
+    :param kind: what is compared: ``"balances"`` (default, the snapshot's, as above) or
+        ``"holders"``: ``<output_root>/holders/dt=<day>/`` as
+        :class:`~airflow_provider_loopring.operators.holders.LoopringNftHoldersOperator`
+        writes it (each holder's ``amount`` as the total, no status), into
+        ``<output_root>/holder_changes/dt=<day>/``.
     """
 
     template_fields: Sequence[str] = ("output_root", "day", "output_format")
@@ -54,9 +59,11 @@ class LoopringSnapshotChangesOperator(BaseOperator):
         day: str | None = None,
         output_format: str = "jsonl",
         output_conn_id: str | None = None,
+        kind: str = "balances",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.kind = check_choice(kind, "kind", ("balances", "holders"))
         self.output_root = output_root
         self.day = day
         self.output_format = output_format
@@ -78,7 +85,7 @@ class LoopringSnapshotChangesOperator(BaseOperator):
         :return: the counts and, when a file was written, its reference (see above).
         """
         from airflow_provider_loopring.storage import snapshots
-        from airflow_provider_loopring.storage.changes import compare_days
+        from airflow_provider_loopring.storage.changes import CHANGES_FOLDERS, compare_days
 
         self._check(rendered=True)
         # Stored days are compared, nothing is read from Loopring: any run's day will do,
@@ -86,8 +93,9 @@ class LoopringSnapshotChangesOperator(BaseOperator):
         dag_run = context.get("dag_run") if context else None
         day = self.day or stored_day(getattr(dag_run, "run_after", None), pendulum.now("UTC"))
         root, conn_id = self.output_root.rstrip("/"), self.output_conn_id
-        folder = snapshots.partition(root, "changes", day)
-        snapshots.start_day(root, day, ("changes",), conn_id=conn_id)
+        changes = CHANGES_FOLDERS[self.kind]
+        folder = snapshots.partition(root, changes, day)
+        snapshots.start_day(root, day, (changes,), conn_id=conn_id)
         url = f"{folder}/part-0000.{EXTENSIONS[self.output_format]}"
         with ObjectStorageWriter(
             url,
@@ -98,14 +106,14 @@ class LoopringSnapshotChangesOperator(BaseOperator):
         ) as writer:
             part = writer.new_part()
             try:
-                counts = compare_days(root, day, conn_id=conn_id, sink=part)
+                counts = compare_days(root, day, conn_id=conn_id, sink=part, kind=self.kind)
             finally:
                 part.close()
             files = []
             if counts["previous_day"] is not None:
                 files = [writer.commit([part], fetched_at=pendulum.now("UTC").isoformat())]
         # The first day: a manifest listing no file says "complete, nothing to compare".
-        snapshots.commit_partition(folder, files, conn_id=conn_id, kind="changes", **counts)
+        snapshots.commit_partition(folder, files, conn_id=conn_id, kind=changes, **counts)
         if not files:
             self.log.info("%s is the first complete day: nothing to compare it with.", day)
             return counts

@@ -32,6 +32,8 @@ from airflow_provider_loopring.storage.snapshots import (
 log = logging.getLogger(__name__)
 
 RECORDS_PER_BUCKET = 200_000  # ~50 MiB of holdings in memory at once
+#: Where the changes of each compared kind go: a snapshot's balances, or NFTs' holders.
+CHANGES_FOLDERS = {"balances": "changes", "holders": "holder_changes"}
 _DAY = re.compile(r"dt=(\d{4}-\d{2}-\d{2})")
 
 
@@ -65,35 +67,38 @@ def compare_days(
     conn_id: str | None,
     sink: Any,
     records_per_bucket: int = RECORDS_PER_BUCKET,
+    kind: str = "balances",
 ) -> dict[str, Any]:
     """Write the changes of ``day`` against the latest earlier complete day into ``sink``.
 
-    :param root: the snapshot root URL (``<root>/balances/dt=<day>/``).
+    :param root: the snapshot root URL (``<root>/<kind>/dt=<day>/``).
     :param day: the day to compare, "YYYY-MM-DD".
     :param conn_id: the Airflow connection with the storage's credentials.
     :param sink: a part of an ObjectStorageWriter (record kind ``changes``).
     :param records_per_bucket: about how many holdings each local bucket holds, so how much
         memory the comparison takes (about 250 bytes each).
+    :param kind: what is compared: ``balances`` (a snapshot's) or ``holders`` (each NFT's
+        holders and amounts, as ``LoopringNftHoldersOperator`` writes them).
     :return: ``{"day", "previous_day", "added", "removed", "amount", "status"}``;
         ``previous_day`` None (and nothing written) when there is no earlier complete day.
     :raises ValueError: ``day``'s balances are not complete (no manifest).
     """
-    today_folder = partition(root, "balances", day)
+    today_folder = partition(root, kind, day)
     today = read_manifest(today_folder, conn_id=conn_id)
     if today is None:
         raise ValueError(f"{today_folder} is not complete (no {MANIFEST}): run its snapshot first")
     counts: dict[str, Any] = {"day": day, "previous_day": None, **dict.fromkeys(CHANGES, 0)}
-    previous = latest_complete_day(root, "balances", day, conn_id)
+    previous = latest_complete_day(root, kind, day, conn_id)
     if previous is None:
         return counts
     counts["previous_day"] = previous
-    before_folder = partition(root, "balances", previous)
+    before_folder = partition(root, kind, previous)
     before = read_manifest(before_folder, conn_id=conn_id) or {"files": [], "records": 0}
     buckets = max(1, math.ceil((today["records"] + before["records"]) / records_per_bucket))
     with tempfile.TemporaryDirectory(prefix="loopring-changes-") as scratch:
         sides = (
-            read_balances(before_folder, before, conn_id),
-            read_balances(today_folder, today, conn_id),
+            read_balances(before_folder, before, conn_id, kind),
+            read_balances(today_folder, today, conn_id, kind),
         )
         paths = _spread(scratch, buckets, *sides)
         sorted_files = [_compare_bucket(path, previous, day) for path in paths]

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 VERSION = 2
-KINDS = ("balances", "collections", "changes")
+KINDS: tuple[str, ...] = ("balances", "collections", "changes", "holders")
 MAX_DIGITS = 38  # DECIMAL(38, 0): Loopring's amounts are at most ~10^20
 
 Getter = Callable[[Mapping[str, Any]], Any]
@@ -123,11 +123,54 @@ CHANGE_COLUMNS = (
     _EXTRA,
 )
 
+# One (NFT, holder): Loopring's nftHolders item (NftHolder's fields) and the NFT it holds.
+HOLDER_COLUMNS = (
+    _SNAPSHOT,
+    *_columns(
+        ("accountId", "int64", ""),
+        ("nftData", "string", ""),
+        ("address", "string", ""),
+        ("tokenId", "int64", ""),
+        ("amount", "decimal", ""),
+        ("collectionId", "int64", ""),
+        ("tokenAddress", "string", ""),
+    ),
+    _EXTRA,
+)
+
 SCHEMAS: dict[str, tuple[Column, ...]] = {
     "balances": BALANCE_COLUMNS,
     "collections": COLLECTION_COLUMNS,
     "changes": CHANGE_COLUMNS,
+    "holders": HOLDER_COLUMNS,
 }
+
+
+NFT_ACTIVITY_COLUMNS = (
+    _SNAPSHOT,
+    *_columns(
+        ("accountId", "int64", ""),
+        ("blockId", "int64", ""),
+        ("indexInBlock", "int64", ""),
+        ("createdAt", "timestamp", ""),
+        ("txType", "status", ""),
+        ("nftData", "string", ""),
+        ("amount", "decimal", ""),
+        ("fromAccountId", "int64", ""),
+        ("fromAddress", "string", ""),
+        ("toAccountId", "int64", ""),
+        ("toAddress", "string", ""),
+        ("minterAccountId", "int64", ""),
+        ("minterAddress", "string", ""),
+        ("tokenId", "int64", ""),
+        ("feeTokenId", "int64", ""),
+        ("feeAmount", "decimal", ""),
+    ),
+    _EXTRA,
+)
+# The blocks operator's records (_core.activity.nft_move): one per NFT-moving transaction.
+SCHEMAS["nft_activity"] = NFT_ACTIVITY_COLUMNS
+KINDS = (*KINDS, "nft_activity")
 
 
 def lineage_fields(kind: str) -> tuple[tuple[str, str], ...]:
@@ -136,7 +179,7 @@ def lineage_fields(kind: str) -> tuple[tuple[str, str], ...]:
     The types are :func:`arrow_schema`'s, as Arrow prints them (JSON columns are strings):
     only a task writing Parquet asks, so pyarrow is there.
 
-    :param kind: ``balances``, ``collections`` or ``changes``.
+    :param kind: ``balances``, ``collections``, ``changes`` or ``holders``.
     """
     return tuple((field.name, str(field.type)) for field in arrow_schema(kind))
 
@@ -144,7 +187,7 @@ def lineage_fields(kind: str) -> tuple[tuple[str, str], ...]:
 def arrow_schema(kind: str) -> Any:
     """The pyarrow schema of a record kind, with the schema version in its metadata.
 
-    :param kind: ``balances``, ``collections`` or ``changes``.
+    :param kind: ``balances``, ``collections``, ``changes`` or ``holders``.
     """
     import pyarrow as pa
 
@@ -242,7 +285,7 @@ _CONVERT: dict[str, Callable[[Any, str], Any]] = {
 class RowReader:
     """Turns Loopring's records of one kind into rows of the declared columns.
 
-    :param kind: ``balances``, ``collections`` or ``changes``.
+    :param kind: ``balances``, ``collections``, ``changes`` or ``holders``.
     :param snapshot_date: the ``snapshot_date`` of every row ("YYYY-MM-DD").
     """
 

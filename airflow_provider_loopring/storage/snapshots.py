@@ -163,8 +163,12 @@ class Balance(NamedTuple):
     collection_id: int | None
 
 
+# The field each record kind holds its amount in: a holder's is Loopring's ``amount``.
+AMOUNT_FIELDS = {"balances": "total", "holders": "amount"}
+
+
 def read_balances(
-    folder: str, manifest: dict[str, Any], conn_id: str | None = None
+    folder: str, manifest: dict[str, Any], conn_id: str | None = None, kind: str = "balances"
 ) -> Iterator[Balance]:
     """Every balance of the files a partition's manifest lists, file by file, streamed.
 
@@ -174,9 +178,12 @@ def read_balances(
     :param folder: the partition's URL (:func:`partition`).
     :param manifest: its manifest, from :func:`read_manifest`.
     :param conn_id: the Airflow connection with the storage's credentials.
+    :param kind: ``balances``, or ``holders`` (one per NFT and holder: a balance too, with
+        its ``amount`` as the total and no status).
     :raises UntrustedError: a file is not the one its manifest describes: the partition is
         damaged, its day must be written again.
     """
+    amount = AMOUNT_FIELDS[kind]
     base = _path(folder.rstrip("/"), conn_id)
     where = f"{folder.rstrip('/')}/{MANIFEST}"
     for item in manifest["files"]:
@@ -186,30 +193,36 @@ def read_balances(
             copy_verified(base.fs, base.path, entry, local, where)
             with open(local, "rb") as file:
                 if entry[0].endswith(".parquet"):
-                    yield from _parquet_balances(file)
+                    yield from _parquet_balances(file, amount)
                 elif entry[0].endswith(".json"):
-                    yield from map(_balance, json.load(file))
+                    yield from (_balance(record, amount) for record in json.load(file))
                 else:
-                    yield from (_balance(json.loads(line)) for line in file)
+                    yield from (_balance(json.loads(line), amount) for line in file)
 
 
-def _balance(record: dict[str, Any]) -> Balance:
+def _balance(record: dict[str, Any], amount: str) -> Balance:
     collection = record.get("collectionInfo") or {}
     return Balance(
         record["accountId"],
         record["nftData"],
-        str(record.get("total", "0")),
+        str(record.get(amount, "0")),
         record.get("deploymentStatus"),
-        collection.get("id"),
+        collection.get("id", record.get("collectionId")),
     )
 
 
-def _parquet_balances(file: Any) -> Iterator[Balance]:
+def _parquet_balances(file: Any, amount: str) -> Iterator[Balance]:
+    import pyarrow.parquet as pq
+
     from airflow_provider_loopring.storage.parquet import read_batches
 
-    columns = ["accountId", "nftData", "total", "deploymentStatus", "collectionId"]
-    for batch in read_batches(file, columns):
-        values = [batch.column(name).to_pylist() for name in columns]
+    parquet = pq.ParquetFile(file)
+    wanted = ["accountId", "nftData", amount, "deploymentStatus", "collectionId"]
+    columns = [name for name in wanted if name in parquet.schema_arrow.names]
+    for batch in read_batches(parquet, columns):
+        read = {name: batch.column(name).to_pylist() for name in columns}
+        none = [None] * batch.num_rows
+        values = [read.get(name, none) for name in wanted]
         for account, nft, total, status, collection in zip(*values, strict=True):
             yield Balance(account, nft, "0" if total is None else str(total), status, collection)
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
-from airflow_provider_loopring.exceptions import LoopringApiError
+from airflow_provider_loopring.exceptions import LoopringApiError, LoopringInvalidParameterError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # What a poll lists: every NFT balance, or every collection (also those the account holds none
 # of: a collection may be deploying before the account holds any of it). Each watcher filters
@@ -47,6 +48,25 @@ def error_pause(interval: float, errors: int) -> float:
     if not errors:
         return interval
     return min(doubled(interval, errors), max(interval, MAX_ERROR_BACKOFF))
+
+
+def check_block_stream(value: object) -> bool:
+    """A watcher's ``block_stream``: True or False, and True only where Airflow's triggerer
+    shares one poll between watchers (3.3+); alone, each would read every block itself.
+
+    :param value: the argument given.
+    :raises LoopringInvalidParameterError: anything else.
+    """
+    if not isinstance(value, bool):
+        raise LoopringInvalidParameterError("block_stream", "True or False", value)
+    if value:
+        from airflow_provider_loopring.version_compat import HAS_SHARED_STREAMS
+
+        if not HAS_SHARED_STREAMS:
+            raise LoopringInvalidParameterError(
+                "block_stream", "False before Airflow 3.3 (it needs shared streams)", value
+            )
+    return value
 
 
 def stream_key(kind: str, conn_id: str, account_id: int, interval: float) -> tuple[Any, ...]:
@@ -83,27 +103,51 @@ async def poll_account(
     hook = LoopringHook(loopring_conn_id=conn_id)
     selects = {POLL_BALANCES: NftSelection, POLL_COLLECTIONS: CollectionSelection}[kind]
     everything = selects(account_id=account_id)  # the account's every balance or collection
-    errors = 0
+
+    async def listing() -> tuple[Any, ...]:
+        return tuple(await afetch(hook, everything))
+
     try:
-        while True:
-            try:
-                records = tuple(await afetch(hook, everything))
-            except Exception as error:
-                errors += 1
-                pause = _after_error(error, kind, account_id, interval, errors)
-            else:
-                errors = 0
-                pause = interval
-                yield records
-            await asyncio.sleep(pause)
+        async for records in every(
+            interval, f"Polling the {kind} of account {account_id}", listing
+        ):
+            yield records
     finally:
         await hook.aclose()
 
 
-def _after_error(
-    error: Exception, kind: str, account_id: int, interval: float, errors: int
-) -> float:
-    where = f"Polling the {kind} of account {account_id}"
+async def every(interval: float, where: str, step: Callable[[], Awaitable[T]]) -> AsyncIterator[T]:
+    """``step()``'s result every ``interval`` seconds, forever; a failed step yields nothing.
+
+    Transient errors (429, 5xx, network) wait longer each time; any other error is logged and
+    tried again after the longest pause (:func:`after_error`).
+
+    :param interval: seconds between steps.
+    :param where: what is polled, for the log.
+    :param step: one poll.
+    """
+    errors = 0
+    while True:
+        try:
+            value = await step()
+        except Exception as error:
+            errors += 1
+            pause = after_error(error, where, interval, errors)
+        else:
+            errors = 0
+            pause = interval
+            yield value
+        await asyncio.sleep(pause)
+
+
+def after_error(error: Exception, where: str, interval: float, errors: int) -> float:
+    """Log a failed poll and return the pause before the next (see :func:`poll_account`).
+
+    :param error: what the poll raised.
+    :param where: what was polled, for the log (``Polling the balances of account 7``).
+    :param interval: the seconds between polls when all is well.
+    :param errors: errors in a row, this one included.
+    """
     if isinstance(error, LoopringApiError) and error.retryable:
         pause = error_pause(interval, errors)
         log.warning("%s failed (%d in a row): %s Next try in %.0f s.", where, errors, error, pause)

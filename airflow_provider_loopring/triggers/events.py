@@ -20,6 +20,7 @@ from airflow_provider_loopring.triggers._polls import (
     POLL_BALANCES,
     POLL_COLLECTIONS,
     WatcherState,
+    check_block_stream,
     poll_account,
     stream_key,
 )
@@ -267,9 +268,16 @@ class LoopringHoldingsEventTrigger(_LoopringAccountWatcher):
     "deploymentStatusAfter"}``. Beyond ``max_changes`` the list is cut (``truncated``: true);
     the counts stay whole.
 
+    With ``block_stream=True`` every watcher of the connection and interval shares one read of
+    the chain's new blocks, and an account is listed only when a block names it: the same
+    events for what transactions change (``triggers._blocks``; docs/events.md).
+
     :param account_id: the account whose holdings are watched.
-    :param poke_interval: seconds between polls (one request per 50 NFTs held).
+    :param poke_interval: seconds between polls (one request per 50 NFTs held; in block mode
+        one for the head, one per new block, and the listings of the accounts they name).
     :param max_changes: the most changes one event lists.
+    :param block_stream: follow the chain's blocks instead of listing the account each
+        interval (default False: polling); Airflow 3.3+, whose triggerer shares one poll.
     :param loopring_conn_id: the Loopring connection.
     """
 
@@ -281,6 +289,7 @@ class LoopringHoldingsEventTrigger(_LoopringAccountWatcher):
         account_id: int,
         poke_interval: float = 300.0,
         max_changes: int = 1000,
+        block_stream: bool = False,
         loopring_conn_id: str = DEFAULT_CONN_ID,
     ) -> None:
         super().__init__(
@@ -289,6 +298,7 @@ class LoopringHoldingsEventTrigger(_LoopringAccountWatcher):
         if isinstance(max_changes, bool) or not isinstance(max_changes, int) or max_changes < 0:
             raise LoopringInvalidParameterError("max_changes", "an integer >= 0", max_changes)
         self.max_changes = max_changes
+        self.block_stream = check_block_stream(block_stream)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -297,6 +307,7 @@ class LoopringHoldingsEventTrigger(_LoopringAccountWatcher):
                 "account_id": self.account_id,
                 "poke_interval": self.poke_interval,
                 "max_changes": self.max_changes,
+                "block_stream": self.block_stream,
                 "loopring_conn_id": self.loopring_conn_id,
             },
         )
@@ -305,11 +316,55 @@ class LoopringHoldingsEventTrigger(_LoopringAccountWatcher):
     def _listing(kwargs: dict[str, Any]) -> str:
         return POLL_BALANCES
 
-    def _compare(self, records: tuple[Any, ...], before: Any) -> tuple[list[dict[str, Any]], Any]:
-        from airflow_provider_loopring._core import holdings
+    def shared_stream_key(self) -> Hashable | None:
+        if not self.block_stream:
+            return super().shared_stream_key()
+        return ("loopring", self.loopring_conn_id, "blocks", self.poke_interval)
 
-        now = holdings.holdings(record.to_dict(copy=False) for record in records)
+    @classmethod
+    async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
+        """Poll the account, or in block mode the chain for every block watcher of the key.
+
+        :param kwargs: the serialized kwargs of one watcher of the group.
+        """
+        if not kwargs.get("block_stream"):
+            async for records in super().open_shared_stream(kwargs):
+                yield records
+            return
+        from airflow_provider_loopring.triggers._blocks import poll_blocks
+
+        key = cls(**kwargs).shared_stream_key()
+        async for tick in poll_blocks(key, kwargs["loopring_conn_id"], kwargs["poke_interval"]):
+            yield tick
+
+    async def filter_shared_stream(
+        self, shared_stream: AsyncIterator[Any]
+    ) -> AsyncIterator[TriggerEvent]:
+        """This watcher's events from the group's listings, or block ticks.
+
+        :param shared_stream: what :meth:`open_shared_stream` yields.
+        """
+        if not self.block_stream:
+            async for event in super().filter_shared_stream(shared_stream):
+                yield event
+            return
+        from airflow_provider_loopring.triggers._blocks import follow
+
+        async for payload in follow(self, shared_stream):
+            yield TriggerEvent(payload)
+
+    def _compare(self, records: tuple[Any, ...], before: Any) -> tuple[list[dict[str, Any]], Any]:
+        from airflow_provider_loopring._core.holdings import holdings
+
+        return self._compare_holdings(holdings(r.to_dict(copy=False) for r in records), before)
+
+    def _compare_holdings(self, now: Any, before: Any) -> tuple[list[dict[str, Any]], Any]:
+        """(the payloads, the state to keep) for the holdings ``now``; ``before`` as saved."""
+        from airflow_provider_loopring._core import holdings
+        from airflow_provider_loopring.triggers._blocks import split_state
+
         after = holdings.to_state(now)
+        before = split_state(before)[0]  # also what block mode saved
         if before is None:
             self.log.info(
                 "Watching the holdings of account %d: %d NFTs.", self.account_id, len(now)

@@ -114,6 +114,15 @@ def test_bad_holdings_arguments_are_refused_at_construction() -> None:
         LoopringHoldingsEventTrigger(account_id=7, poke_interval=-5)
 
 
+def test_block_mode_is_refused_where_the_triggerer_cannot_share_its_poll(monkeypatch) -> None:
+    from airflow_provider_loopring import version_compat
+
+    monkeypatch.setattr(version_compat, "HAS_SHARED_STREAMS", False)  # Airflow 3.1 and 3.2
+    with pytest.raises(LoopringInvalidParameterError, match=r"block_stream.*Airflow 3\.3"):
+        LoopringHoldingsEventTrigger(account_id=7, block_stream=True)
+    assert not LoopringHoldingsEventTrigger(account_id=7).block_stream  # polling is fine
+
+
 def test_watchers_of_one_account_listing_share_a_key_whatever_they_select() -> None:
     data = "0x" + "ab" * 32
     by_id = deployment(7, collection_id=1).shared_stream_key()
@@ -283,17 +292,10 @@ def test_a_long_list_of_changes_is_cut_and_says_so(sandbox) -> None:
 # --- many watchers, one poll ------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not HAS_SHARED_STREAMS, reason="shared streams come with Airflow 3.3")
-def test_many_watchers_share_one_poll_per_account_in_airflows_manager(sandbox) -> None:
+def watch_in_manager(watchers: list[Any], polls: int) -> None:
+    """Every watcher reads ``polls`` snapshots through Airflow's own SharedStreamManager,
+    subscribed by its ``shared_stream_key`` as the triggerer subscribes it."""
     from airflow.triggers.shared_stream import SharedStreamManager
-
-    accounts = [a["accountId"] for a in sandbox.accounts]
-    watchers = [
-        deployment(account, collection_id=held["collection"]["id"])
-        for account in accounts
-        for held in sandbox.collections(account, non_zero=False)
-    ] + [deployment(account) for account in accounts]
-    polls = 3
 
     async def watch() -> None:
         manager = SharedStreamManager()
@@ -311,8 +313,20 @@ def test_many_watchers_share_one_poll_per_account_in_airflows_manager(sandbox) -
         finally:
             await manager.stop_all()
 
-    sandbox.clear_requests()
     asyncio.run(watch())
+
+
+@pytest.mark.skipif(not HAS_SHARED_STREAMS, reason="shared streams come with Airflow 3.3")
+def test_many_watchers_share_one_poll_per_account_in_airflows_manager(sandbox) -> None:
+    accounts = [a["accountId"] for a in sandbox.accounts]
+    watchers = [
+        deployment(account, collection_id=held["collection"]["id"])
+        for account in accounts
+        for held in sandbox.collections(account, non_zero=False)
+    ] + [deployment(account) for account in accounts]
+    polls = 3
+    sandbox.clear_requests()
+    watch_in_manager(watchers, polls)
     listed = [
         r.query["accountId"] for r in sandbox.requests if r.path == api.COLLECTION_BALANCES.path
     ]
