@@ -15,9 +15,7 @@ and its records of the carried wallets are written into the new day's ``part-car
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Collection, Iterator
 from typing import Any, NamedTuple
 
@@ -25,7 +23,6 @@ from airflow_provider_loopring.storage.changes import latest_complete_day
 from airflow_provider_loopring.storage.confined import (
     UntrustedError,
     check_entry,
-    copy_verified,
     open_inside,
     verified_chunks,
 )
@@ -33,6 +30,7 @@ from airflow_provider_loopring.storage.snapshots import (
     MANIFEST,
     partition,
     read_manifest,
+    verified_files,
     write_file,
 )
 
@@ -158,28 +156,13 @@ def read_watched(root: str, last: LastDay, *, conn_id: str | None) -> set[str]:
     :raises UntrustedError: a file that is not its manifest's, or a line that is no key.
     """
     keys: set[str] = set()
-    for _, file in _verified_files(last.folder(root, WATCHED), last.manifests[WATCHED], conn_id):
+    for _, file in verified_files(last.folder(root, WATCHED), last.manifests[WATCHED], conn_id):
         for line in file:
             key = line.decode("ascii", "replace").strip()
             if not _KEY.fullmatch(key):
                 raise UntrustedError(f"the watch list of {last.day} holds {key[:60]!r}")
             keys.add(key)
     return keys
-
-
-def _verified_files(
-    folder: str, manifest: dict[str, Any], conn_id: str | None
-) -> Iterator[tuple[str, Any]]:
-    """Each listed file as a local copy checked against its entry, opened, one at a time."""
-    base = _path(folder, conn_id)
-    where = f"{folder.rstrip('/')}/{MANIFEST}"
-    for item in manifest["files"]:
-        entry = check_entry(item, where)
-        with tempfile.TemporaryDirectory(prefix="loopring-carry-") as scratch:
-            local = os.path.join(scratch, "file")
-            copy_verified(base.fs, base.path, entry, local, where)
-            with open(local, "rb") as file:
-                yield entry[0], file
 
 
 def carry_forward(
@@ -214,7 +197,7 @@ def carry_forward(
         url, conn_id=conn_id, output_format=fmt, record_kind=kind, snapshot_date=day
     ) as writer:
         part = writer.new_part()
-        files = _verified_files(last.folder(root, kind), last.manifests[kind], conn_id)
+        files = verified_files(last.folder(root, kind), last.manifests[kind], conn_id)
         try:
             for name, file in files:
                 if name.endswith(".parquet"):

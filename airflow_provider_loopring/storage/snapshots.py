@@ -19,7 +19,7 @@ import os
 import posixpath
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import IO, Any, NamedTuple, TypeVar
 
 from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
 from airflow_provider_loopring.storage.confined import (
@@ -184,6 +184,28 @@ def read_balances(
         damaged, its day must be written again.
     """
     amount = AMOUNT_FIELDS[kind]
+    for name, file in verified_files(folder, manifest, conn_id):
+        if name.endswith(".parquet"):
+            yield from _parquet_balances(file, amount)
+        elif name.endswith(".json"):
+            yield from (_balance(record, amount) for record in json.load(file))
+        else:
+            yield from (_balance(json.loads(line), amount) for line in file)
+
+
+def verified_files(
+    folder: str, manifest: dict[str, Any], conn_id: str | None = None
+) -> Iterator[tuple[str, IO[bytes]]]:
+    """Each file a manifest lists, opened, one at a time: a local copy, checked first.
+
+    The file is copied to local scratch while its size and SHA-256 are checked against the
+    manifest (never read past its size); it is handed out only when it matched.
+
+    :param folder: the partition's URL (:func:`partition`).
+    :param manifest: its manifest, from :func:`read_manifest`.
+    :param conn_id: the Airflow connection with the storage's credentials.
+    :raises UntrustedError: a file is not the one its manifest describes.
+    """
     base = _path(folder.rstrip("/"), conn_id)
     where = f"{folder.rstrip('/')}/{MANIFEST}"
     for item in manifest["files"]:
@@ -192,12 +214,7 @@ def read_balances(
             local = os.path.join(scratch, "file")
             copy_verified(base.fs, base.path, entry, local, where)
             with open(local, "rb") as file:
-                if entry[0].endswith(".parquet"):
-                    yield from _parquet_balances(file, amount)
-                elif entry[0].endswith(".json"):
-                    yield from (_balance(record, amount) for record in json.load(file))
-                else:
-                    yield from (_balance(json.loads(line), amount) for line in file)
+                yield entry[0], file
 
 
 def _balance(record: dict[str, Any], amount: str) -> Balance:
