@@ -156,6 +156,18 @@ def test_mints_key_and_holders_total_follow_the_docs_unless_quirked(
         client.set_quirks(["no_such_quirk"])
 
 
+def test_blocks_hide_receivers_leaves_who_receives_out_of_every_block(
+    busy: tuple[LoopringSandbox, Chain],
+) -> None:
+    sandbox, chain = busy
+    receivers = ("toAccountId", "toAccountAddress", "toAddress")
+    documented = [tx for block in chain.blocks(1, chain.head()) for tx in block["transactions"]]
+    assert any(key in tx for tx in documented for key in receivers)
+    SandboxClient(sandbox.url).set_quirks(["blocks_hide_receivers"])
+    quirked = [tx for block in chain.blocks(1, chain.head()) for tx in block["transactions"]]
+    assert quirked == [{k: v for k, v in tx.items() if k not in receivers} for tx in documented]
+
+
 # -- the docs' samples parse with the sandbox's own shapes --
 
 
