@@ -163,8 +163,9 @@ it lists. A re-run of a day replaces that day.
 
         context = get_current_context()
         params = context["params"]
-        mode, full_every = checks.check_mode(params["mode"]), params["full_every"]
-        checks.check_full_every(full_every)
+        # Checked before anything is read or written (plan_night checks them again).
+        checks.check_mode(params["mode"])
+        checks.check_full_every(params["full_every"])
         checks.check_verify_sample(params["verify_sample"])
         accounts = list(params["accounts"])
         if params["accounts_path"]:
@@ -181,8 +182,8 @@ it lists. A re-run of a day replaces that day.
             root=root,
             day=day,
             accounts=watched,
-            mode=mode,
-            full_every=full_every,
+            mode=params["mode"],
+            full_every=params["full_every"],
             verify_sample=params["verify_sample"],
             output_format=params["output_format"],
             cache=cache,
