@@ -18,6 +18,7 @@ HOW_TO_GUIDES = (
     "snapshot_changes_operator",
     "deployment_event_trigger",
     "holdings_event_trigger",
+    "nft_transactions_operator",
 )
 
 
@@ -54,7 +55,7 @@ PROVIDER_INFO: dict[str, Any] = {
         }
     ],
     "hooks": _modules("hooks"),
-    "operators": _modules("operators", "loopring", "changes"),
+    "operators": _modules("operators", "loopring", "changes", "transactions"),
     "sensors": _modules("sensors"),
     "triggers": [
         {
@@ -76,6 +77,7 @@ PROVIDER_INFO: dict[str, Any] = {
     "extra-links": [
         "airflow_provider_loopring.links.loopring.LoopringAccountLink",
         "airflow_provider_loopring.links.loopring.LoopringCollectionLink",
+        "airflow_provider_loopring.links.loopring.LoopringTransactionLink",
     ],
     "connection-types": [
         {

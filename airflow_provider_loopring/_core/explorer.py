@@ -1,9 +1,9 @@
-"""Where Loopring's explorer shows an account or a collection, from a connection's host.
+"""Where Loopring's explorer shows an account, a collection or a transaction, from a host.
 
 Loopring's explorer (https://explorer.loopring.io) shows mainnet only: ``/account/<id or
-0x address>`` and ``/collections/<contract address>``. We know of no public explorer of the
-test net (uat2.loopring.io), so a connection to it, to the sandbox or to a proxy has no
-link unless its extra ``explorer_url`` names one.
+0x address>``, ``/collections/<contract address>`` and ``/tx/<blockId>-<indexInBlock>``. We
+know of no public explorer of the test net (uat2.loopring.io), so a connection to it, to the
+sandbox or to a proxy has no link unless its extra ``explorer_url`` names one.
 """
 
 from __future__ import annotations
@@ -48,3 +48,8 @@ def account_page(explorer: str, account: object) -> str:
 def collection_page(explorer: str, contract_address: str) -> str:
     """:param contract_address: the collection's contract (token) address."""
     return f"{explorer}/collections/{contract_address.lower()}"
+
+
+def transaction_page(explorer: str, block_id: int, index: int) -> str:
+    """:param block_id: the transaction's block; :param index: its position in the block."""
+    return f"{explorer}/tx/{block_id}-{index}"

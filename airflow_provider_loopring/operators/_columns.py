@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from airflow_provider_loopring.models import CollectionBalance, NftBalance
+from airflow_provider_loopring.models import CollectionBalance, NftBalance, NftTransaction
 from airflow_provider_loopring.models.fields import (
     AMOUNT,
     BOOLEAN,
@@ -65,9 +65,11 @@ def _columns(model: type[ApiModel], *added: tuple[str, str]) -> Columns:
 def json_columns(kind: str) -> Columns:
     """The (name, JSON type) columns of a record of ``kind``, in the model's order.
 
-    :param kind: ``balances`` (an ``NftBalance``) or ``collections`` (a ``CollectionBalance``
-        and the ``accountId`` the operator adds).
+    :param kind: ``balances`` (an ``NftBalance``), ``collections`` (a ``CollectionBalance``
+        and the ``accountId`` the operator adds) or ``transactions`` (an ``NftTransaction``).
     """
     if kind == "collections":
         return _columns(CollectionBalance, ("accountId", "integer"))
+    if kind == "transactions":
+        return _columns(NftTransaction)
     return _columns(NftBalance)

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 VERSION = 1
-KINDS = ("balances", "collections", "changes")
+KINDS = ("balances", "collections", "changes", "transactions")
 MAX_DIGITS = 38  # DECIMAL(38, 0): Loopring's amounts are at most ~10^20
 
 Getter = Callable[[Mapping[str, Any]], Any]
@@ -119,10 +119,44 @@ CHANGE_COLUMNS = (
     _EXTRA,
 )
 
+# An NFT transaction (/user/nft/transactions): snapshot_date is the day of its partition (the
+# first day of the interval fetched), accountId the account whose storage it used.
+TRANSACTION_COLUMNS = (
+    _SNAPSHOT,
+    *_columns(
+        ("accountId", "int64", "storageInfo.accountId"),
+        ("id", "int64", ""),
+        ("requestId", "int64", ""),
+        ("hash", "string", ""),
+        ("txHash", "string", ""),
+        ("nftTxType", "status", ""),
+        ("nftData", "string", ""),
+        ("amount", "decimal", ""),
+        ("feeTokenSymbol", "status", ""),
+        ("feeAmount", "decimal", ""),
+        ("status", "status", ""),
+        ("timestamp", "timestamp", ""),
+        ("updatedAt", "timestamp", ""),
+        ("memo", "string", ""),
+        ("senderAddress", "string", ""),
+        ("receiverAddress", "string", ""),
+        ("receiver", "int64", ""),
+        ("tokenId", "int64", "storageInfo.tokenId"),
+        ("storageId", "int64", "storageInfo.storageId"),
+        ("blockId", "int64", "blockIdInfo.blockId"),
+        ("indexInBlock", "int64", "blockIdInfo.indexInBlock"),
+        ("withdrawalInfo", "json", ""),
+        ("minterInfo", "json", ""),
+        ("nftStatusInfo", "json", ""),
+    ),
+    _EXTRA,
+)
+
 SCHEMAS: dict[str, tuple[Column, ...]] = {
     "balances": BALANCE_COLUMNS,
     "collections": COLLECTION_COLUMNS,
     "changes": CHANGE_COLUMNS,
+    "transactions": TRANSACTION_COLUMNS,
 }
 
 
