@@ -42,6 +42,8 @@ INTERVAL_KEYS = {"start": "data_interval_start", "end": "data_interval_end"}
 def _check_types(value: object) -> object:
     # TRANSACTION_TYPES lives with the endpoint's declaration (and its model): loaded only
     # when a DAG gives ``types``.
+    if value is None:
+        return None
     return core.check_filter(value, "types", choice(core.TRANSACTION_TYPES))
 
 

@@ -17,6 +17,7 @@ SNAPSHOT, AWAIT = "loopring_nft_snapshot", "loopring_await_deployment"
 ON_DEPLOYMENT = "loopring_on_deployment"
 ON_HOLDINGS = "loopring_on_holdings_change"
 AWAIT_NFTS = "loopring_await_nft_deployment"
+HISTORY = "loopring_nft_history"
 # What a DAG file must not pull in at parse time: the HTTP stack and the modules built on it.
 HEAVY = (
     "requests",
@@ -77,7 +78,9 @@ def dags(airflow_db: Path) -> dict[str, Any]:
 
 
 def test_the_example_dags_import_without_errors_or_warnings(dags: dict[str, Any]) -> None:
-    assert sorted(dags) == [AWAIT, AWAIT_NFTS, SNAPSHOT, ON_DEPLOYMENT, ON_HOLDINGS]
+    assert sorted(dags) == sorted(
+        [AWAIT, AWAIT_NFTS, SNAPSHOT, ON_DEPLOYMENT, ON_HOLDINGS, HISTORY]
+    )
     for dag in dags.values():
         assert dag.doc_md and dag.doc_md.strip().startswith("###")
 
@@ -93,6 +96,7 @@ def test_parsing_them_imports_no_http_client_and_little_of_the_provider() -> Non
         "airflow_provider_loopring.assets.loopring",
         "airflow_provider_loopring.operators.changes",
         "airflow_provider_loopring.operators.loopring",
+        "airflow_provider_loopring.operators.transactions",
         "airflow_provider_loopring.sensors.loopring",
         "airflow_provider_loopring.triggers.events",
     ]
