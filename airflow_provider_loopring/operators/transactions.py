@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_loopring._core.paging import PageCallback
     from airflow_provider_loopring.models import NftTransaction
+    from airflow_provider_loopring.operators._claims import Claims
     from airflow_provider_loopring.storage.staging import Done
 
 #: Where a DAG run's window comes from when ``start`` / ``end`` are not given.
@@ -148,10 +149,11 @@ class LoopringNftTransactionsOperator(LoopringAccountsOperator):
         self.end = end
         self.types = types
         self.nft_datas = nft_datas
-        # Set when the task runs (see _execute); an Event or a lock cannot be deep-copied.
+        # Set when the task runs (see _execute): Airflow deep-copies tasks, and a lock or a
+        # database connection cannot be copied.
         self._window: tuple[int, int] | None = None
-        self._claims: dict[Any, str] = {}
-        self._claims_lock: threading.Lock | None = None
+        self._claims: Claims | None = None
+        self._latest_lock: threading.Lock | None = None
         self.latest_block: tuple[int, int] | None = None  # for the link: (blockId, index)
         self._latest_at = -1
         self._validate(rendered=False)
@@ -179,10 +181,16 @@ class LoopringNftTransactionsOperator(LoopringAccountsOperator):
     # --- the run -----------------------------------------------------------------------------
 
     def _execute(self, context: Context) -> Any:
+        from airflow_provider_loopring.operators._claims import Claims
+
         self._window = check_window(*(self._moment(name, context) for name in INTERVAL_KEYS))
-        self._claims, self._claims_lock = {}, threading.Lock()
-        self.latest_block, self._latest_at = None, -1
-        return super()._execute(context)
+        self.latest_block, self._latest_at, self._latest_lock = None, -1, threading.Lock()
+        self._claims = Claims()
+        try:
+            return super()._execute(context)
+        finally:
+            self._claims.close()
+            self._claims = None
 
     def _moment(self, name: str, context: Context) -> object:
         given = getattr(self, name)
@@ -209,8 +217,8 @@ class LoopringNftTransactionsOperator(LoopringAccountsOperator):
         """What an earlier try wrote stays its: a transaction there is not written again."""
         for key, part in done.items():
             for found in part_keys(part):
-                if found is not None:
-                    self._claims.setdefault(found, f"resumed {key}")
+                if found is not None and self._claims is not None:
+                    self._claims.claim(found, f"resumed {key}")
 
     def _query(self, account: AccountRef) -> dict[str, Any]:
         name, value = account
@@ -222,14 +230,16 @@ class LoopringNftTransactionsOperator(LoopringAccountsOperator):
     def _kept(self, account: AccountRef, transactions: Sequence[NftTransaction]) -> list[Record]:
         """The transactions this account writes: those no other account of the task wrote."""
         owner, kept = account_key(account), []
-        lock = self._claims_lock or threading.Lock()
+        claims, lock = self._claims, self._latest_lock or threading.Lock()
         for tx in transactions:
             key = tx.hash or tx.id
-            with lock:
-                if key is not None and self._claims.setdefault(key, owner) != owner:
-                    continue
-                if tx.block is not None and (tx.created_at or 0) >= self._latest_at:
-                    self.latest_block, self._latest_at = tx.block, tx.created_at or 0
+            if key is not None and claims is not None and not claims.claim(key, owner):
+                continue
+            block = tx.block
+            if block is not None:
+                with lock:
+                    if (tx.created_at or 0) >= self._latest_at:
+                        self.latest_block, self._latest_at = block, tx.created_at or 0
             kept.append(tx.to_dict(copy=False))
         return kept
 

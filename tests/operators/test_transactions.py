@@ -187,7 +187,7 @@ def hashes(target) -> list[str]:
 
 @pytest.mark.parametrize("output_format", ["jsonl", "parquet"])
 def test_a_retry_fetches_only_the_accounts_not_finished_and_writes_shared_ones_once(
-    sandbox, run_dag, tmp_path, output_format
+    sandbox, run_dag, tmp_path, scratch, output_format
 ):
     make_day(sandbox)
     a, b, c, d = ids(sandbox)
@@ -211,6 +211,7 @@ def test_a_retry_fetches_only_the_accounts_not_finished_and_writes_shared_ones_o
     if output_format == "jsonl":
         assert read_jsonl(target.read_bytes()) == want
     assert result.xcom("history")["resumed_accounts"] == 1
+    assert list(scratch.iterdir()) == []  # no part files, no claims left (both tries)
 
 
 @pytest.mark.parametrize(
