@@ -2,7 +2,7 @@
 
 A transaction between two watched accounts is in both accounts' lists; the first to claim it
 writes it. The claims grow with the records, so they live in a small SQLite file in a
-scratch folder (a page cache of 2 MiB), not in memory: a task of 100,000 transactions holds
+scratch folder (a page cache of 256 KiB), not in memory: a task of 100,000 transactions holds
 as much memory as one of 20,000. Standard library only, imported when a task runs.
 """
 
@@ -23,7 +23,7 @@ class Claims:
         self._folder = tempfile.mkdtemp(prefix="loopring-claims-")
         path = os.path.join(self._folder, "claims.sqlite")
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-2048"):
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-256"):
             self._db.execute(f"PRAGMA {pragma}")
         self._db.execute("CREATE TABLE claims (key TEXT PRIMARY KEY, owner TEXT) WITHOUT ROWID")
         self._lock = threading.Lock()

@@ -245,11 +245,10 @@ class LoopringNftTransactionsOperator(LoopringAccountsOperator):
 
     def _first_page(self, account: AccountRef) -> FirstPage:
         page = self.hook.get(core.NFT_TRANSACTIONS, **self._query(account), limit=core.MAX_LIMIT)
-        first = FirstPage(page.total_num, self._kept(account, page.items))
-        # A page of shared transactions kept elsewhere is still the account's whole first page.
-        complete = len(page.items) >= page.total_num
-        first = FirstPage(len(first.records) if complete else page.total_num, first.records)
-        return self._log_first_page(account, first)
+        records = self._kept(account, page.items)
+        # A whole listing in one page is complete, even when another account kept some of it.
+        total = len(records) if len(page.items) >= page.total_num else page.total_num
+        return self._log_first_page(account, FirstPage(total, records))
 
     def _iter_records(self, account: AccountRef, on_page: PageCallback) -> Iterator[Record]:
         listing = self.hook.iter_nft_transactions(**self._query(account), on_page=on_page)
