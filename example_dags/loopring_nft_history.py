@@ -68,10 +68,11 @@ transfers, deposits, withdrawals) of the accounts in `accounts`:
 3. `complete` writes the partition's `_manifest.json` (files, records, bytes, SHA-256).
 
 **Catch up and backfill.** An interval's history is the same whenever it is fetched, so past
-days are welcome: `airflow backfill create --dag-id loopring_nft_history --from-date
-2026-03-01 --to-date 2026-03-07` writes one partition per day, none missing or doubled at the
-edges (a transaction made exactly at midnight belongs to the day it starts), and a re-run of
-a day replaces that day. A manual run needs a logical date (its interval): trigger it with one.
+days are welcome: unpaused, `airflow backfill create --dag-id loopring_nft_history
+--from-date 2026-03-01 --to-date 2026-03-07` writes one partition per day, none missing or
+doubled at the edges (a transaction made exactly at midnight belongs to the day it starts),
+and a re-run of a day replaces that day. A manual run needs a logical date (its interval):
+trigger it with one.
 
 **Resume.** A failed try is retried (2 retries); the retry fetches only the accounts the failed
 try did not finish.

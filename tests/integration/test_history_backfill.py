@@ -54,6 +54,7 @@ def test_a_backfill_of_two_days_writes_each_interval_once(
             airflow.wait_until("the history DAG is parsed", lambda: parsed(airflow), 120)
         with phase("airflow backfill create, two days"):
             conf = {"accounts": accounts, "output_root": f"file://{root}"}
+            airflow.run_cli([("dags", "unpause", HISTORY)])  # a paused DAG's runs wait
             airflow.run_cli(
                 [
                     (
