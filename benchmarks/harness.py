@@ -173,6 +173,18 @@ def sandbox(
         f"--nfts-per-account={nfts_per_account}",
         f"--collections-per-account={collections_per_account}",
     ]
+    with serving(command, workdir) as info:
+        served = SandboxProcess(info["url"], info["api_key"])
+        served.warm(served.account_ids)
+        served.client.set_latency(latency)
+        served.client.set_rate_limit(rate_limit)
+        yield served
+
+
+@contextmanager
+def serving(command: Sequence[str], workdir: Path) -> Iterator[dict[str, Any]]:
+    """Run a sandbox's ``command``, which prints one JSON line (its ``url``, ``api_key``, ...)
+    once it serves; yield that, and stop the process (SIGTERM, then SIGKILL) on leaving."""
     with open(workdir / "sandbox.log", "a") as log:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
     try:
@@ -180,12 +192,7 @@ def sandbox(
         line = process.stdout.readline()
         if not line:
             raise RuntimeError(f"the sandbox did not start; see {workdir / 'sandbox.log'}")
-        info = json.loads(line)
-        served = SandboxProcess(info["url"], info["api_key"])
-        served.warm(served.account_ids)
-        served.client.set_latency(latency)
-        served.client.set_rate_limit(rate_limit)
-        yield served
+        yield json.loads(line)
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -25,7 +25,6 @@ import gc
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -42,6 +41,7 @@ from benchmarks.harness import (
     reset_peak_rss,
     rss_mib,
     run_python,
+    serving,
 )
 
 WATCHED = 1_000
@@ -107,23 +107,8 @@ def serve() -> None:
 
 @contextmanager
 def served(workdir: Path) -> Iterator[tuple[SandboxProcess, dict[str, Any]]]:
-    command = [sys.executable, "-m", "benchmarks.history", "serve"]
-    with open(workdir / "sandbox.log", "a") as log:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the sandbox did not start; see {workdir / 'sandbox.log'}")
-        info = json.loads(line)
+    with serving([sys.executable, "-m", "benchmarks.history", "serve"], workdir) as info:
         yield SandboxProcess(info["url"], info["api_key"]), info
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def operator(spec: dict[str, Any]) -> Any:

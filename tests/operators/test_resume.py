@@ -36,8 +36,8 @@ UNKNOWN_ID = 4_999_999
 UNKNOWN_ADDRESS = "0x5f1c3a9e0b2d4f6a8c7e9b1d3f5a7c9e2b4d6f80"
 
 
-def fail_once_at(request_number: int) -> Fault:
-    """A non-retryable Loopring error answering the n-th balances request (1-based), once."""
+def fail_once_at(request_number: int, path: str = BALANCES) -> Fault:
+    """A non-retryable Loopring error answering the n-th request to ``path`` (1-based), once."""
     calls = itertools.count(1)
 
     def answer(body, query):
@@ -45,7 +45,7 @@ def fail_once_at(request_number: int) -> Fault:
             return {"resultInfo": {"code": 100001, "message": "injected: fail this try"}}
         return body
 
-    return Fault("transform", path=BALANCES, times=None, transform=answer)
+    return Fault("transform", path=path, times=None, transform=answer)
 
 
 def asked_for(sandbox, path=BALANCES, since=0):

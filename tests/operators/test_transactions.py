@@ -6,7 +6,6 @@ what the operator writes is compared with the ledger's own transactions of that 
 
 from __future__ import annotations
 
-import itertools
 import json
 from decimal import Decimal
 
@@ -24,6 +23,7 @@ from airflow_provider_loopring.testing.sandbox import txs
 from airflow_provider_loopring.testing.sandbox.history import transaction_row
 from tests.conftest import connection_json
 from tests.operators.test_loopring import read_jsonl
+from tests.operators.test_resume import fail_once_at
 
 pytestmark = pytest.mark.loopring_sandbox(accounts=4, nfts_per_account=8)
 TRANSACTIONS = "/api/v3/user/nft/transactions"
@@ -165,16 +165,30 @@ def test_the_schema_reads_every_field_of_the_model():
     assert read_from == set(names)
 
 
-def fail_once_at(request_number: int) -> Fault:
-    """A non-retryable Loopring error answering the n-th transactions request, once."""
-    calls = itertools.count(1)
-
-    def answer(body, query):
-        if next(calls) == request_number:
-            return {"resultInfo": {"code": 100001, "message": "injected: fail this try"}}
-        return body
-
-    return Fault("transform", path=TRANSACTIONS, times=None, transform=answer)
+def test_lineage_names_the_endpoint_the_window_and_the_columns_written(sandbox, tmp_path):
+    pytest.importorskip("airflow.providers.openlineage")
+    a = ids(sandbox)[0]
+    for output_format, columns in (
+        ("jsonl", json_columns("transactions")),
+        ("parquet", schemas.lineage_fields("transactions")),
+    ):
+        lineage = operator(
+            account_id=a,
+            start=S,
+            end=E,
+            types="mint",
+            output_format=output_format,
+            output_path=f"file://{tmp_path}/tx.{output_format}",
+        ).get_openlineage_facets_on_start()
+        (source,), (target,) = lineage.inputs, lineage.outputs
+        assert source.name == TRANSACTIONS
+        assert target.name == f"{tmp_path}/tx.{output_format}"
+        fields = [(f.name, f.type) for f in target.facets["schema"].fields]
+        assert fields == list(columns)
+        facet = lineage.run_facets["loopring"]
+        assert (facet.filters["start"], facet.filters["end"]) == (S, E)
+        assert facet.filters["types"] == "mint"
+    assert sandbox.requests == []
 
 
 def hashes(target) -> list[str]:
@@ -191,7 +205,7 @@ def test_a_retry_fetches_only_the_accounts_not_finished_and_writes_shared_ones_o
 ):
     make_day(sandbox)
     a, b, c, d = ids(sandbox)
-    sandbox.add_fault(fail_once_at(2))  # try 1: a finishes (with a->b), b fails
+    sandbox.add_fault(fail_once_at(2, TRANSACTIONS))  # try 1: a finishes (with a->b), b fails
     target = tmp_path / "out" / f"tx.{output_format}"
     result = run_dag(
         f"""
