@@ -20,6 +20,7 @@ HOW_TO_GUIDES = (
     "holdings_event_trigger",
     "blocks_operator",
     "nft_holders_operator",
+    "nft_transactions_operator",
 )
 
 
@@ -56,7 +57,7 @@ PROVIDER_INFO: dict[str, Any] = {
         }
     ],
     "hooks": _modules("hooks"),
-    "operators": _modules("operators", "loopring", "changes", "blocks", "holders"),
+    "operators": _modules("operators", "loopring", "changes", "blocks", "holders", "transactions"),
     "sensors": _modules("sensors"),
     "triggers": [
         {
@@ -79,6 +80,7 @@ PROVIDER_INFO: dict[str, Any] = {
         "airflow_provider_loopring.links.loopring.LoopringAccountLink",
         "airflow_provider_loopring.links.loopring.LoopringCollectionLink",
         "airflow_provider_loopring.links.loopring.LoopringBlockLink",
+        "airflow_provider_loopring.links.loopring.LoopringTransactionLink",
     ],
     "connection-types": [
         {

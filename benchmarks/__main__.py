@@ -36,6 +36,7 @@ BENCHMARKS = (
     "budget",
     "ledger",
     "holders",
+    "history",
     "incremental",
 )
 TIMEOUT = 240  # seconds per benchmark; benchmarks 1-6 together stay under 10 minutes

@@ -90,6 +90,12 @@ EXPECTED = {
     "loopring_nft_snapshot.py": COMMON | TASKS | OPERATORS | {f"{P}.operators.changes"},
     "loopring_on_deployment.py": COMMON | TRIGGERS | SELECTIONS,
     "loopring_on_holdings_change.py": COMMON | TRIGGERS,
+    # The history operator is an accounts operator: the same modules, its own in place of
+    # operators.loopring (it names no balances' endpoint at parse time, so no models).
+    "loopring_nft_history.py": COMMON
+    | TASKS
+    | (OPERATORS - {f"{P}.operators.loopring"})
+    | {f"{P}.operators.transactions"},
 }
 # Never at parse time, whatever the DAG: these are for a running task.
 NEVER = (

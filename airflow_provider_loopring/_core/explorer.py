@@ -1,9 +1,9 @@
-"""Where Loopring's explorer shows an account or a collection, from a connection's host.
+"""Where Loopring's explorer shows an account, a collection or a transaction, from a host.
 
 Loopring's explorer (https://explorer.loopring.io) shows mainnet only: ``/account/<id or
-0x address>`` and ``/collections/<contract address>``. We know of no public explorer of the
-test net (uat2.loopring.io), so a connection to it, to the sandbox or to a proxy has no
-link unless its extra ``explorer_url`` names one.
+0x address>``, ``/collections/<contract address>`` and ``/tx/<blockId>-<indexInBlock>``. We
+know of no public explorer of the test net (uat2.loopring.io), so a connection to it, to the
+sandbox or to a proxy has no link unless its extra ``explorer_url`` names one.
 """
 
 from __future__ import annotations
@@ -53,3 +53,8 @@ def collection_page(explorer: str, contract_address: str) -> str:
 def block_page(explorer: str, block_id: int) -> str:
     """:param block_id: a layer-2 block's id."""
     return f"{explorer}/block/{block_id}"
+
+
+def transaction_page(explorer: str, block_id: int, index: int) -> str:
+    """:param block_id: the transaction's block; :param index: its position in the block."""
+    return f"{explorer}/tx/{block_id}-{index}"

@@ -1,4 +1,4 @@
-"""Buttons on a Loopring task to its account and collection in Loopring's explorer.
+"""Buttons on a Loopring task to its account, collection or transaction in Loopring's explorer.
 
 The worker builds each link when the task ends (Airflow stores it as an XCom); a task
 whose connection has no known explorer (see :mod:`.._core.explorer`) shows none. The operator
@@ -81,6 +81,21 @@ class LoopringCollectionLink(BaseOperatorLink):
             if explorer is None or contract is None
             else explorers.collection_page(explorer, contract)
         )
+
+
+class LoopringTransactionLink(BaseOperatorLink):
+    """The latest transaction a task wrote, in Loopring's explorer (``/tx/<blockId>-<index>``),
+    when Loopring gave its block; the task sets it as ``latest_block`` while it runs."""
+
+    name = "Loopring transaction"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        """:param operator: the task; :param ti_key: its task instance (unused)."""
+        block = getattr(operator, "latest_block", None)
+        explorer = _explorer(operator) if block is not None else None
+        if explorer is None or block is None:
+            return ""
+        return explorers.transaction_page(explorer, block[0], block[1])
 
 
 EXTRA_LINKS = (LoopringAccountLink(), LoopringCollectionLink())

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import re
 
-from airflow_provider_loopring.models import CollectionBalance, NftBalance, NftHolder
+from airflow_provider_loopring.models import (
+    CollectionBalance,
+    NftBalance,
+    NftHolder,
+    NftTransaction,
+)
 from airflow_provider_loopring.models.fields import (
     AMOUNT,
     BOOLEAN,
@@ -66,8 +71,9 @@ def json_columns(kind: str) -> Columns:
     """The (name, JSON type) columns of a record of ``kind``, in the model's order.
 
     :param kind: ``balances`` (an ``NftBalance``), ``collections`` (a ``CollectionBalance``
-        and the ``accountId`` the operator adds) or ``holders`` (an ``NftHolder`` and the
-        NFT's ``nftData``, ``collectionId`` and ``tokenAddress`` the operator adds).
+        and the ``accountId`` the operator adds), ``holders`` (an ``NftHolder`` and the
+        NFT's ``nftData``, ``collectionId`` and ``tokenAddress`` the operator adds) or
+        ``transactions`` (an ``NftTransaction``).
     """
     if kind == "collections":
         return _columns(CollectionBalance, ("accountId", "integer"))
@@ -78,4 +84,6 @@ def json_columns(kind: str) -> Columns:
             ("collectionId", "integer"),
             ("tokenAddress", "string"),
         )
+    if kind == "transactions":
+        return _columns(NftTransaction)
     return _columns(NftBalance)

@@ -122,6 +122,13 @@ class AccountsRun(BaseOperator):
         things, NFTs, lists them here, after the checks and before the first part)."""
         return self._validate(rendered=True)
 
+    def _resumed(self, done: dict[str, Done]) -> None:
+        """Told what an earlier try finished (account key -> its part), before the rest is
+        fetched; an operator whose accounts share records reads them back here.
+
+        :param done: the finished accounts' parts (or skips), from the checkpoints.
+        """
+
     def execute(self, context: Context) -> Any:
         """Fetch every account's records, into the XCom or into ``output_path``.
 
@@ -256,6 +263,7 @@ class AccountsRun(BaseOperator):
                 writer, context, valid_for, self.checkpoint_interval
             )
             done = checkpoints.resume(set(map(account_key, accounts))) if checkpoints else {}
+            self._resumed(done)
             todo = [account for account in accounts if account_key(account) not in done]
             if done:
                 self.log.info(

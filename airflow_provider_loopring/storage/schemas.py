@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 VERSION = 2
-KINDS: tuple[str, ...] = ("balances", "collections", "changes", "holders")
+KINDS: tuple[str, ...] = ("balances", "collections", "changes", "holders", "transactions")
 MAX_DIGITS = 38  # DECIMAL(38, 0): Loopring's amounts are at most ~10^20
 
 Getter = Callable[[Mapping[str, Any]], Any]
@@ -138,11 +138,45 @@ HOLDER_COLUMNS = (
     _EXTRA,
 )
 
+# An NFT transaction (/user/nft/transactions): snapshot_date is the day of its partition (the
+# first day of the interval fetched), accountId the account whose storage it used.
+TRANSACTION_COLUMNS = (
+    _SNAPSHOT,
+    *_columns(
+        ("accountId", "int64", "storageInfo.accountId"),
+        ("id", "int64", ""),
+        ("requestId", "int64", ""),
+        ("hash", "string", ""),
+        ("txHash", "string", ""),
+        ("nftTxType", "status", ""),
+        ("nftData", "string", ""),
+        ("amount", "decimal", ""),
+        ("feeTokenSymbol", "status", ""),
+        ("feeAmount", "decimal", ""),
+        ("status", "status", ""),
+        ("timestamp", "timestamp", ""),
+        ("updatedAt", "timestamp", ""),
+        ("memo", "string", ""),
+        ("senderAddress", "string", ""),
+        ("receiverAddress", "string", ""),
+        ("receiver", "int64", ""),
+        ("tokenId", "int64", "storageInfo.tokenId"),
+        ("storageId", "int64", "storageInfo.storageId"),
+        ("blockId", "int64", "blockIdInfo.blockId"),
+        ("indexInBlock", "int64", "blockIdInfo.indexInBlock"),
+        ("withdrawalInfo", "json", ""),
+        ("minterInfo", "json", ""),
+        ("nftStatusInfo", "json", ""),
+    ),
+    _EXTRA,
+)
+
 SCHEMAS: dict[str, tuple[Column, ...]] = {
     "balances": BALANCE_COLUMNS,
     "collections": COLLECTION_COLUMNS,
     "changes": CHANGE_COLUMNS,
     "holders": HOLDER_COLUMNS,
+    "transactions": TRANSACTION_COLUMNS,
 }
 
 
@@ -179,7 +213,7 @@ def lineage_fields(kind: str) -> tuple[tuple[str, str], ...]:
     The types are :func:`arrow_schema`'s, as Arrow prints them (JSON columns are strings):
     only a task writing Parquet asks, so pyarrow is there.
 
-    :param kind: ``balances``, ``collections``, ``changes`` or ``holders``.
+    :param kind: one of :data:`KINDS`.
     """
     return tuple((field.name, str(field.type)) for field in arrow_schema(kind))
 
@@ -187,7 +221,7 @@ def lineage_fields(kind: str) -> tuple[tuple[str, str], ...]:
 def arrow_schema(kind: str) -> Any:
     """The pyarrow schema of a record kind, with the schema version in its metadata.
 
-    :param kind: ``balances``, ``collections``, ``changes`` or ``holders``.
+    :param kind: one of :data:`KINDS`.
     """
     import pyarrow as pa
 
@@ -285,7 +319,7 @@ _CONVERT: dict[str, Callable[[Any, str], Any]] = {
 class RowReader:
     """Turns Loopring's records of one kind into rows of the declared columns.
 
-    :param kind: ``balances``, ``collections``, ``changes`` or ``holders``.
+    :param kind: one of :data:`KINDS`.
     :param snapshot_date: the ``snapshot_date`` of every row ("YYYY-MM-DD").
     """
 

@@ -18,6 +18,7 @@ ON_DEPLOYMENT = "loopring_on_deployment"
 ON_HOLDINGS = "loopring_on_holdings_change"
 AWAIT_NFTS = "loopring_await_nft_deployment"
 HOLDERS = "loopring_collection_holders"
+HISTORY = "loopring_nft_history"
 # What a DAG file must not pull in at parse time: the HTTP stack and the modules built on it.
 HEAVY = (
     "requests",
@@ -79,7 +80,7 @@ def dags(airflow_db: Path) -> dict[str, Any]:
 
 def test_the_example_dags_import_without_errors_or_warnings(dags: dict[str, Any]) -> None:
     assert sorted(dags) == sorted(
-        [AWAIT, AWAIT_NFTS, SNAPSHOT, ON_DEPLOYMENT, ON_HOLDINGS, HOLDERS]
+        [AWAIT, AWAIT_NFTS, SNAPSHOT, ON_DEPLOYMENT, ON_HOLDINGS, HOLDERS, HISTORY]
     )
     for dag in dags.values():
         assert dag.doc_md and dag.doc_md.strip().startswith("###")
@@ -97,6 +98,7 @@ def test_parsing_them_imports_no_http_client_and_little_of_the_provider() -> Non
         "airflow_provider_loopring.operators.changes",
         "airflow_provider_loopring.operators.holders",
         "airflow_provider_loopring.operators.loopring",
+        "airflow_provider_loopring.operators.transactions",
         "airflow_provider_loopring.sensors.loopring",
         "airflow_provider_loopring.triggers.events",
     ]

@@ -108,6 +108,19 @@ class Chain(Statuses):
         self.pending: list[Entry] = []
         self._history: dict[int, list[Entry]] = {}
         self._next_id = FIRST_LIVE_ID
+        self.time_ms: int | None = None  # set_time: when the next transactions are made
+
+    def set_time(self, epoch_ms: int | None) -> None:
+        """Make the next transactions (and blocks) at this moment; None: at the wall clock's.
+
+        History is read by time: a test places transactions exactly at a window's edges.
+
+        :param epoch_ms: the moment, epoch milliseconds; None: the wall clock.
+        """
+        self.time_ms = None if epoch_ms is None else int(epoch_ms)
+
+    def _now(self) -> int:
+        return int(time.time() * 1000) if self.time_ms is None else self.time_ms
 
     def set_quirks(self, quirks: Iterable[str]) -> None:
         """Answer with these readings of the API (names in QUIRKS); the rest as documented.
@@ -176,7 +189,7 @@ class Chain(Statuses):
                 self.pending = []
             block_id = self.head + 1
             last = self.blocks[-1].created_at if self.blocks else 0
-            created = max(int(time.time() * 1000), last + 1)
+            created = max(self._now(), last + 1)
             for index, entry in enumerate(entries):
                 entry.block_id, entry.index = block_id, index
             self.blocks.append(Block(block_id, created, entries))
@@ -187,9 +200,7 @@ class Chain(Statuses):
 
         :param tx: the block transaction.
         """
-        entry = Entry(
-            tx, self._next_id, _hash(f"{self.seed}:live:{self._next_id}"), int(time.time() * 1000)
-        )
+        entry = Entry(tx, self._next_id, _hash(f"{self.seed}:live:{self._next_id}"), self._now())
         self._next_id += 1
         self.pending.append(entry)
         for account_id in set(txs.named(tx)):

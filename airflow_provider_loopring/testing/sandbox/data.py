@@ -182,6 +182,16 @@ class DataControls:
         """
         return copy.deepcopy(simulate_day(self._dataset, change_rate, seed))
 
+    def set_time(self, epoch_ms: int | None) -> None:
+        """Make the next transactions and blocks at this moment (epoch ms); None: now.
+
+        The history endpoints filter by these times: a test places transactions on given
+        days, or exactly at a window's edges. In-process only (not in the admin API).
+
+        :param epoch_ms: the moment, epoch milliseconds; None: the wall clock.
+        """
+        self._dataset.set_time(epoch_ms)
+
     @property
     def head(self) -> int:
         """The id of the newest block."""
