@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_loopring._core import nights as core
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from airflow_provider_loopring.hooks.loopring import LoopringHook
     from airflow_provider_loopring.storage.accounts import AccountCache
     from airflow_provider_loopring.storage.nights import LastDay
+
+
+LISTS = ("fetch", "carry")  # a wallet each: not in the summary (nor copied for it)
 
 
 @dataclass
@@ -60,7 +63,7 @@ class Night:
 
     def about(self) -> dict[str, Any]:
         """What the summary says of the night (everything but the account lists)."""
-        about = {k: v for k, v in asdict(self).items() if k not in ("fetch", "carry")}
+        about = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in LISTS}
         return {**about, "fetched_accounts": len(self.fetch), "carried_accounts": len(self.carry)}
 
 
