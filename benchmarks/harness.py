@@ -279,3 +279,25 @@ def run_python(
     if done.returncode != 0:
         raise RuntimeError(f"child failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure_fresh(
+    module: str, served: SandboxProcess, spec: dict[str, Any], output: Path
+) -> dict[str, Any]:
+    """``module.measure(spec)`` in a fresh interpreter against an unthrottled connection to
+    ``served`` (Airflow's environment passed on); ``output`` is deleted after.
+
+    :param module: the benchmark module whose ``measure`` runs (``benchmarks.memory``).
+    :param served: the sandbox, connected first with no client-side rate limit.
+    :param spec: what ``measure`` is given, besides the environment (``spec["env"]``).
+    :param output: the file the run writes, removed once measured (it may be large).
+    """
+    served.connect(requests_per_second=100_000)
+    env = {key: value for key, value in os.environ.items() if key.startswith("AIRFLOW")}
+    code = (
+        f"import json, sys; from {module} import measure; "
+        "print(json.dumps(measure(json.loads(sys.argv[1]))))"
+    )
+    result: dict[str, Any] = run_python(code, args=[json.dumps({"env": env, **spec})])
+    output.unlink(missing_ok=True)
+    return result

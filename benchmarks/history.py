@@ -37,10 +37,10 @@ from benchmarks.harness import (
     SandboxProcess,
     import_runtime,
     main,
+    measure_fresh,
     peak_rss_mib,
     reset_peak_rss,
     rss_mib,
-    run_python,
     serving,
 )
 
@@ -144,20 +144,8 @@ def measure(spec: dict[str, Any]) -> dict[str, float]:
 
 
 def _fresh(sandbox: SandboxProcess, accounts: list[int], day: int, output: Path) -> dict[str, Any]:
-    sandbox.connect(requests_per_second=100_000)
-    spec = {
-        "env": {key: value for key, value in os.environ.items() if key.startswith("AIRFLOW")},
-        "accounts": accounts,
-        "start": DAY_START + day * DAY,
-        "output": f"file://{output}",
-    }
-    code = (
-        "import json, sys; from benchmarks.history import measure; "
-        "print(json.dumps(measure(json.loads(sys.argv[1]))))"
-    )
-    result: dict[str, Any] = run_python(code, args=[json.dumps(spec)])
-    output.unlink(missing_ok=True)
-    return result
+    spec = {"accounts": accounts, "start": DAY_START + day * DAY, "output": f"file://{output}"}
+    return measure_fresh("benchmarks.history", sandbox, spec, output)
 
 
 def run(workdir: Path) -> list[Figure]:

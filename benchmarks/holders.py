@@ -32,10 +32,10 @@ from benchmarks.harness import (
     SandboxProcess,
     import_runtime,
     main,
+    measure_fresh,
     peak_rss_mib,
     reset_peak_rss,
     rss_mib,
-    run_python,
     serving,
 )
 
@@ -119,19 +119,8 @@ def measure(spec: dict[str, Any]) -> dict[str, float]:
 
 
 def _fresh(sandbox: SandboxProcess, collection_id: int, output: Path) -> dict[str, float]:
-    sandbox.connect(requests_per_second=100_000)
-    spec = {
-        "env": {key: value for key, value in os.environ.items() if key.startswith("AIRFLOW")},
-        "collection_id": collection_id,
-        "output": str(output),
-    }
-    code = (
-        "import json, sys; from benchmarks.holders import measure; "
-        "print(json.dumps(measure(json.loads(sys.argv[1]))))"
-    )
-    result: dict[str, float] = run_python(code, args=[json.dumps(spec)])
-    output.unlink(missing_ok=True)
-    return result
+    spec = {"collection_id": collection_id, "output": str(output)}
+    return measure_fresh("benchmarks.holders", sandbox, spec, output)
 
 
 def run(workdir: Path) -> list[Figure]:

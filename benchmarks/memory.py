@@ -24,10 +24,10 @@ from benchmarks.harness import (
     SandboxProcess,
     import_runtime,
     main,
+    measure_fresh,
     peak_rss_mib,
     reset_peak_rss,
     rss_mib,
-    run_python,
     sandbox,
 )
 
@@ -66,20 +66,8 @@ def measure(spec: dict[str, Any]) -> dict[str, float]:
 
 
 def _run_fresh(served: SandboxProcess, accounts: list[int], output: Path) -> dict[str, float]:
-    served.connect(requests_per_second=100_000)
-    spec = {
-        "env": {key: value for key, value in os.environ.items() if key.startswith("AIRFLOW")},
-        "accounts": accounts,
-        "output": f"file://{output}",
-        "format": output.suffix.lstrip("."),
-    }
-    code = (
-        "import json, sys; from benchmarks.memory import measure; "
-        "print(json.dumps(measure(json.loads(sys.argv[1]))))"
-    )
-    result: dict[str, float] = run_python(code, args=[json.dumps(spec)])
-    output.unlink(missing_ok=True)  # 290 MB at 100k
-    return result
+    spec = {"accounts": accounts, "output": f"file://{output}", "format": output.suffix.lstrip(".")}
+    return measure_fresh("benchmarks.memory", served, spec, output)  # 290 MB at 100k
 
 
 def run(workdir: Path) -> list[Figure]:

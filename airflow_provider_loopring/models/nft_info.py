@@ -13,6 +13,7 @@ from airflow_provider_loopring.models.fields import (
     REQUIRED_INTEGER,
     STRING,
     ApiModel,
+    Field,
     Page,
     bad,
     nested,
@@ -60,7 +61,7 @@ class NftHoldersPage(Page):
     items: list[NftHolder]
 
 
-_INFO_FIELDS = (
+_INFO_FIELDS: tuple[Field, ...] = (
     STRING("nft_data", "nftData"),
     STRING("minter", "minter"),
     STRING("nft_type", "nftType"),
@@ -141,7 +142,7 @@ class NftInfos(ApiModel):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CollectionNft(ApiModel):
+class CollectionNft(NftInfo):
     """An NFT of a collection (an item of ``/api/v3/nft/public/collection/items``).
 
     The fields of :class:`NftInfo`, and its mint's: its creation, amount and metadata.
@@ -172,19 +173,6 @@ class CollectionNft(ApiModel):
         AMOUNT("total", "total"),  # a number in the sample, a decimal string elsewhere
         nested("metadata", "metadata", NftMetadata),
     )
-    nft_data: str | None
-    minter: str | None
-    nft_type: str | None
-    token_address: str | None
-    nft_id: str | None
-    royalty_percentage: int | None
-    creator_fee_bips: int | None
-    status: bool | None
-    nft_factory: str | None
-    nft_owner: str | None
-    nft_base_uri: str | None
-    royalty_address: str | None
-    original_minter: str | None
     original_royalty_percentage: int | None
     created_at: int | None
     total: int
