@@ -36,8 +36,8 @@ BENCHMARKS = (
     "budget",
     "ledger",
     "holders",
-    "history",
     "incremental",
+    "history",
 )
 TIMEOUT = 240  # seconds per benchmark; benchmarks 1-6 together stay under 10 minutes
 # Benchmark 7 runs a real Airflow through two nights of 10,000 wallets: 10 minutes on its own.

@@ -1,4 +1,4 @@
-"""11. History (issue 25): a day of NFT transactions of 1,000 accounts at the API's limit, and
+"""13. History (issue 25): a day of NFT transactions of 1,000 accounts at the API's limit, and
 memory that does not follow the number of transactions.
 
 The sandbox, in its own process (``python -m benchmarks.history serve``), holds two days made
@@ -172,23 +172,23 @@ def run(workdir: Path) -> list[Figure]:
     )
     return [
         Figure(
-            f"11. history: achieved requests/s / {RATE:.0f}",
+            f"13. history: achieved requests/s / {RATE:.0f}",
             len(answered) / wall / RATE,
             ">=",
             0.95,
             note=f"{len(answered)} requests in {wall:.2f} s",
             digits=3,
         ),
-        Figure("11. history: 429 responses", too_many, "<=", 0, digits=0),
+        Figure("13. history: 429 responses", too_many, "<=", 0, digits=0),
         Figure(
-            "11. history: a day of 1,000 accounts written",
+            "13. history: a day of 1,000 accounts written",
             reference["records"],
             "==",
             transactions(RATE_SENDS),
             digits=0,
         ),
         Figure(
-            "11. history: peak RSS growth, 100k transactions",
+            "13. history: peak RSS growth, 100k transactions",
             large["growth"],
             "<=",
             64,
@@ -197,14 +197,14 @@ def run(workdir: Path) -> list[Figure]:
             note=f"{large['seconds']:.1f} s",
         ),
         Figure(
-            "11. history: growth 100k / growth 20k",
+            "13. history: growth 100k / growth 20k",
             large["growth"] / small["growth"],
             "<=",
             1.2,
             note=f"20k: {small['growth']:.1f} MiB",
         ),
         Figure(
-            "11. history: transactions of the 20k and 100k runs",
+            "13. history: transactions of the 20k and 100k runs",
             1 if (small["records"], large["records"]) == expected else 0,
             "==",
             1,
