@@ -75,7 +75,7 @@ def write_first_day(sandbox: Any, root: str, ids: list[int]) -> None:
             part.close()
             ref = writer.commit([part], fetched_at="")
         snapshots.commit_partition(folder, [ref], conn_id=None, kind=kind, day=day)
-    nights.write_watched(root, day, [f"account_id:{a}" for a in ids], conn_id=None)
+    nights.write_watched(root, day, (f"account_id:{a}" for a in ids), conn_id=None)
     _summary(root, day, {"as_of_block": data.head, "last_full_day": day, "format": "parquet"})
 
 
@@ -119,7 +119,7 @@ def night_step(root: str, day: str) -> dict[str, Any]:
     )
     if cache.changed:
         cache.save()
-    nights.write_watched(root, day, [f"account_id:{a}" for _, a in watched], conn_id=None)
+    nights.write_watched(root, day, (f"account_id:{a}" for _, a in watched), conn_id=None)
     files: dict[str, list[dict[str, Any]]] = {"balances": [], "collections": []}
     operators = (
         ("balances", LoopringNftBalancesOperator),
@@ -140,7 +140,7 @@ def night_step(root: str, day: str) -> dict[str, Any]:
     last = nights.last_day(root, day, conn_id=None) if night.mode == "incremental" else None
     for kind in files:
         if last is not None:
-            entry = nights.carry_forward(root, last, kind, day, set(night.carry), conn_id=None)
+            entry = nights.carry_forward(root, last, kind, day, night.carry, conn_id=None)
             files[kind] += [entry] if entry else []
         folder = snapshots.partition(root, kind, day)
         snapshots.commit_partition(folder, files[kind], conn_id=None, kind=kind, day=day)

@@ -191,7 +191,7 @@ it lists. A re-run of a day replaces that day.
         )
         if cache is not None and cache.changed:
             cache.save()
-        nights.write_watched(root, day, [account_key(a) for a in watched], conn_id=STORAGE_CONN_ID)
+        nights.write_watched(root, day, map(account_key, watched), conn_id=STORAGE_CONN_ID)
         context["ti"].xcom_push(key="night", value=night.about())
         context["ti"].xcom_push(key="carry", value=night.carry)
         why = f" ({night.why_full})" if night.why_full else ""
@@ -239,7 +239,7 @@ it lists. A re-run of a day replaces that day.
         last = nights.last_day(root, day, conn_id=STORAGE_CONN_ID)  # checked again
         if last is None or last.day != night["last_day"]:
             raise RuntimeError(f"the last complete day is no longer {night['last_day']}")
-        ids = set(context["ti"].xcom_pull(task_ids="batches", key="carry"))
+        ids = context["ti"].xcom_pull(task_ids="batches", key="carry")  # compacted there
         files = {}
         for kind in ("balances", "collections"):
             entry = nights.carry_forward(root, last, kind, day, ids, conn_id=STORAGE_CONN_ID)

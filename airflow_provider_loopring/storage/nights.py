@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Iterator
+from array import array
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any, NamedTuple
 
+from airflow_provider_loopring._core.nights import AccountIds
 from airflow_provider_loopring.storage.changes import latest_complete_day
 from airflow_provider_loopring.storage.confined import (
     UntrustedError,
@@ -131,8 +133,10 @@ def verify_files(folder: str, manifest: dict[str, Any], *, conn_id: str | None) 
                 pass
 
 
-def write_watched(root: str, day: str, keys: list[str], *, conn_id: str | None) -> None:
+def write_watched(root: str, day: str, keys: Iterable[str], *, conn_id: str | None) -> None:
     """Record the night's watch list (account keys, one a line) as its ``watched`` partition.
+
+    The keys are taken one at a time (a generator will do): only the file's bytes are held.
 
     :param root: the snapshot root URL.
     :param day: the night's day.
@@ -142,12 +146,39 @@ def write_watched(root: str, day: str, keys: list[str], *, conn_id: str | None) 
     from airflow_provider_loopring.storage.snapshots import commit_partition
 
     folder = partition(root, WATCHED, day)
-    data = "".join(f"{key}\n" for key in keys).encode()
-    written = write_file(f"{folder}/part-0000.txt", data, records=len(keys), conn_id=conn_id)
+    data, records = bytearray(), 0
+    for key in keys:
+        data += f"{key}\n".encode()
+        records += 1
+    written = write_file(f"{folder}/part-0000.txt", bytes(data), records=records, conn_id=conn_id)
     commit_partition(folder, [written], conn_id=conn_id, kind=WATCHED, day=day)
 
 
-def read_watched(root: str, last: LastDay, *, conn_id: str | None) -> set[str]:
+class Watched(NamedTuple):
+    """A day's watch list, compact: its account ids sorted (8 bytes each), its addresses.
+
+    :param ids: the ``account_id:N`` keys' ids.
+    :param addresses: the ``address:0x..`` keys' addresses (lowercase).
+    """
+
+    ids: AccountIds
+    addresses: frozenset[str]
+
+    def __contains__(self, key: object) -> bool:
+        """Whether the list holds ``key``, an ``account_id:N`` / ``address:0x..`` key.
+
+        :param key: a key as ``operators.arguments.account_key`` makes it.
+        """
+        if not isinstance(key, str):
+            return False
+        name, _, value = key.partition(":")
+        if name == "address":
+            return value in self.addresses
+        canonical = name == "account_id" and value.isascii() and value.isdigit()
+        return canonical and str(int(value)) == value and int(value) in self.ids
+
+
+def read_watched(root: str, last: LastDay, *, conn_id: str | None) -> Watched:
     """The watch list of the last complete day, checked line by line.
 
     :param root: the snapshot root URL.
@@ -155,14 +186,19 @@ def read_watched(root: str, last: LastDay, *, conn_id: str | None) -> set[str]:
     :param conn_id: the Airflow connection with the storage's credentials.
     :raises UntrustedError: a file that is not its manifest's, or a line that is no key.
     """
-    keys: set[str] = set()
+    ids: array[int] = array("q")
+    addresses: set[str] = set()
     for _, file in verified_files(last.folder(root, WATCHED), last.manifests[WATCHED], conn_id):
         for line in file:
             key = line.decode("ascii", "replace").strip()
             if not _KEY.fullmatch(key):
                 raise UntrustedError(f"the watch list of {last.day} holds {key[:60]!r}")
-            keys.add(key)
-    return keys
+            name, _, value = key.partition(":")
+            if name == "address":
+                addresses.add(value)
+            elif str(int(value)) == value:  # "account_id:007" is no key an account has
+                ids.append(int(value))
+    return Watched(AccountIds(ids), frozenset(addresses))
 
 
 def carry_forward(
@@ -180,7 +216,8 @@ def carry_forward(
     :param last: the last complete day (its format is the night's).
     :param kind: ``balances`` or ``collections``.
     :param day: the night's day.
-    :param accounts: the account ids whose records are carried.
+    :param accounts: the account ids whose records are carried (any collection: they are
+        held here as one sorted array, 8 bytes an id).
     :param conn_id: the Airflow connection with the storage's credentials.
     :return: the file's entry for the partition's manifest, or None when nothing is carried.
     :raises UntrustedError: a file of the last day is not its manifest's, or a record names
@@ -191,6 +228,7 @@ def carry_forward(
     from airflow_provider_loopring.storage.formats import EXTENSIONS
     from airflow_provider_loopring.storage.objects import ObjectStorageWriter
 
+    carried = accounts if isinstance(accounts, AccountIds) else AccountIds(accounts)
     fmt = last.output_format
     url = f"{partition(root, kind, day)}/{CARRY_PART}.{EXTENSIONS[fmt]}"
     with ObjectStorageWriter(
@@ -201,14 +239,14 @@ def carry_forward(
         try:
             for name, file in files:
                 if name.endswith(".parquet"):
-                    for batch in _parquet_batches(file, kind, day, accounts):
+                    for batch in _parquet_batches(file, kind, day, carried):
                         part.write_batch(batch)
                 else:
                     for record in _json_records(name, file):
                         account = record.get("accountId") if isinstance(record, dict) else None
                         if type(account) is not int:
                             raise UntrustedError(f"{name} of {last.day}: a record names no account")
-                        if account in accounts:
+                        if account in carried:
                             part.write(record)
         finally:
             part.close()
@@ -224,24 +262,29 @@ def _json_records(name: str, file: Any) -> Iterator[Any]:
         yield from (json.loads(line) for line in file if line.strip())
 
 
-def _parquet_batches(file: Any, kind: str, day: str, accounts: Collection[int]) -> Iterator[Any]:
+def _parquet_batches(file: Any, kind: str, day: str, accounts: AccountIds) -> Iterator[Any]:
     """The rows of ``accounts``, as batches of the current schema, dated ``day``.
 
     A version-1 file has no ``fetchedAt``: its rows carry it empty (when they were fetched
-    is not known).
+    is not known). Which rows: Arrow's ``is_in`` against the ids' array, no Python objects.
     """
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     from airflow_provider_loopring.storage.parquet import read_batches, record_batch
     from airflow_provider_loopring.storage.schemas import arrow_schema
 
     schema = arrow_schema(kind)
+    values = accounts.values
+    wanted = pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
     for batch in read_batches(file):
-        ids = batch.column(batch.schema.get_field_index("accountId")).to_pylist()
-        keep = [account in accounts for account in ids]
-        if not any(keep):
+        ids = batch.column(batch.schema.get_field_index("accountId"))
+        if not pa.types.is_integer(ids.type):  # as before: no row of such a column is kept
             continue
-        chosen = batch.filter(pa.array(keep))
+        keep = pc.fill_null(pc.is_in(ids.cast(pa.int64()), value_set=wanted), False)
+        if not pc.any(keep).as_py():
+            continue
+        chosen = batch.filter(keep)
         columns = []
         for field in schema:
             index = chosen.schema.get_field_index(field.name)
