@@ -173,10 +173,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "matrix: runs on every Airflow minor (make test-matrix), not only the newest"
     )
+    config.addinivalue_line(
+        "markers",
+        "newest_only: in a matrix path, but what it proves does not change by minor: runs on "
+        "the newest only (a slow DAG run whose version-dependent parts another test covers)",
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     cache: dict[Path, bool] = {}
     for item in items:
+        if item.get_closest_marker("newest_only") is not None:
+            continue
         if item.path.is_relative_to(_TESTS) and _on_every_minor(item.path, cache):
             item.add_marker(pytest.mark.matrix)

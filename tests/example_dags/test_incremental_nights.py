@@ -44,6 +44,7 @@ def unstamped(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(({k: v for k, v in r.items() if k != "fetchedAt"} for r in records), key=key)
 
 
+@pytest.mark.newest_only  # our logic, not Airflow's: ~75 s a run on 3.1
 def test_an_incremental_night_equals_a_full_scan_and_costs_what_changed(
     snapshot_dag: Any, sandbox: Any, tmp_path: Path
 ) -> None:
@@ -110,6 +111,7 @@ def _changes(root: Path, day: str) -> list[dict[str, Any]]:
     return read_partition(root, "changes", day)[1]
 
 
+@pytest.mark.newest_only  # our logic, not Airflow's: ~75 s a run on 3.1
 def test_a_change_no_block_names_is_caught_by_the_sample_and_the_night_goes_full(
     snapshot_dag: Any, sandbox: Any, tmp_path: Path
 ) -> None:
