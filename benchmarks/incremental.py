@@ -88,23 +88,19 @@ def _summary(root: str, day: str, summary: dict[str, Any]) -> None:
     snapshots.commit_partition(folder, [written], conn_id=None, kind="summary", day=day)
 
 
-def night_step(root: str, day: str) -> dict[str, Any]:
-    """One night as the DAG's tasks run it (in a fresh interpreter: see the module)."""
+def _plan(root: str, day: str, night_file: str) -> dict[str, Any]:
+    """The ``batches`` task: the watch list checked, the night planned, the list recorded."""
     from airflow_provider_loopring.hooks.loopring import LoopringHook
-    from airflow_provider_loopring.operators.loopring import (
-        LoopringCollectionsOperator,
-        LoopringNftBalancesOperator,
-    )
+    from airflow_provider_loopring.operators.arguments import account_key
     from airflow_provider_loopring.operators.nights import plan_night
+    from airflow_provider_loopring.operators.watch_list import WatchList
     from airflow_provider_loopring.storage import nights, snapshots
     from airflow_provider_loopring.storage.accounts import AccountCache
 
-    started = time.perf_counter()
-    ids = json.loads(Path(os.environ["BENCH_IDS"]).read_text())
-    watched = [("account_id", account) for account in ids]
+    # As the DAG reads its accounts_path file (one account a line) into its watch list.
+    watched = WatchList(snapshots.iter_accounts(f"file://{os.environ['BENCH_IDS']}"))
     cache = AccountCache(f"{root}/_accounts", conn_id=None, writer="batches").load()
-    for kind in (*nights.KINDS, "changes"):
-        snapshots.start_day(root, day, [kind], conn_id=None)
+    snapshots.start_day(root, day, (*nights.KINDS, "changes"), conn_id=None)
     night = plan_night(
         LoopringHook(),
         root=root,
@@ -119,44 +115,95 @@ def night_step(root: str, day: str) -> dict[str, Any]:
     )
     if cache.changed:
         cache.save()
-    nights.write_watched(root, day, (f"account_id:{a}" for _, a in watched), conn_id=None)
-    files: dict[str, list[dict[str, Any]]] = {"balances": [], "collections": []}
-    operators = (
-        ("balances", LoopringNftBalancesOperator),
-        ("collections", LoopringCollectionsOperator),
+    nights.write_watched(root, day, map(account_key, watched), conn_id=None)
+    about = night.about()
+    carry = nights.write_carry(root, day, night.carry, conn_id=None)
+    Path(night_file).write_text(json.dumps({"about": about, "fetch": night.fetch, "carry": carry}))
+    return about
+
+
+def _fetch(root: str, day: str, night_file: str, kind: str) -> dict[str, Any]:
+    """The ``nft_balances`` or ``collections`` task, for the wallets the plan fetches."""
+    from airflow_provider_loopring.operators.loopring import (
+        LoopringCollectionsOperator,
+        LoopringNftBalancesOperator,
     )
-    for kind, operator in operators if night.fetch else ():
-        files[kind].append(
-            operator(
-                task_id=kind,
-                accounts=night.fetch,
-                output_path=f"{snapshots.partition(root, kind, day)}/part-0000.parquet",
-                output_format="parquet",
-                snapshot_date=day,
-                on_missing_account="skip",
-                record_fetched_at=True,
-            ).execute({})
-        )
-    last = nights.last_day(root, day, conn_id=None) if night.mode == "incremental" else None
+    from airflow_provider_loopring.storage import snapshots
+
+    fetch = json.loads(Path(night_file).read_text())["fetch"]
+    if not fetch:
+        return {"file": None}
+    operator = LoopringNftBalancesOperator if kind == "balances" else LoopringCollectionsOperator
+    ref = operator(
+        task_id=kind,
+        accounts=fetch,
+        output_path=f"{snapshots.partition(root, kind, day)}/part-0000.parquet",
+        output_format="parquet",
+        snapshot_date=day,
+        on_missing_account="skip",
+        record_fetched_at=True,
+    ).execute({})
+    return {"file": ref}
+
+
+def _carry(root: str, day: str, night_file: str) -> dict[str, Any]:
+    """The ``carry`` task, then the ``complete`` tasks and the summary."""
+    from airflow_provider_loopring.storage import nights, snapshots
+
+    night = json.loads(Path(night_file).read_text())
+    files: dict[str, list[dict[str, Any]]] = {kind: [] for kind in ("balances", "collections")}
+    for kind in files:
+        fetched = Path(f"{night_file}.{kind}")
+        if fetched.exists():
+            files[kind] += [json.loads(fetched.read_text())]
+    incremental = night["about"]["mode"] == "incremental"
+    last = nights.last_day(root, day, conn_id=None) if incremental else None
+    ids = nights.read_carry(root, day, night["carry"], conn_id=None) if last else ()
     for kind in files:
         if last is not None:
-            entry = nights.carry_forward(root, last, kind, day, night.carry, conn_id=None)
+            entry = nights.carry_forward(root, last, kind, day, ids, conn_id=None)
             files[kind] += [entry] if entry else []
         folder = snapshots.partition(root, kind, day)
         snapshots.commit_partition(folder, files[kind], conn_id=None, kind=kind, day=day)
-    about = night.about()
-    _summary(root, day, {**about, "format": "parquet"})
-    return {**about, "fetch": night.fetch, "seconds": time.perf_counter() - started}
+    _summary(root, day, {**night["about"], "format": "parquet"})
+    return {}
 
+
+STAGES = ("plan", "balances", "collections", "carry")
 
 CHILD = """
 import json, sys
-from benchmarks.incremental import night_step
-from benchmarks.harness import peak_rss_mib, rss_mib
-result = night_step(sys.argv[1], sys.argv[2])
+from benchmarks import incremental
+from benchmarks.harness import peak_rss_mib
+stage, root, day, night_file = sys.argv[1:]
+if stage == "plan":
+    result = incremental._plan(root, day, night_file)
+elif stage == "carry":
+    result = incremental._carry(root, day, night_file)
+else:
+    result = incremental._fetch(root, day, night_file, stage)
+    if result["file"] is not None:
+        open(night_file + "." + stage, "w").write(json.dumps(result["file"]))
 result["peak_mib"] = peak_rss_mib()
 print(json.dumps(result))
 """
+
+
+def night_step(root: str, day: str, env: dict[str, str], workdir: Path) -> dict[str, Any]:
+    """One night as the DAG's tasks run it: each task in a fresh interpreter, as Airflow
+    runs each task in its own process, so each peak is the task's own."""
+    started = time.perf_counter()
+    night_file = str(workdir / f"night-{day}.json")
+    result: dict[str, Any] = {"peaks": {}}
+    for stage in STAGES:
+        out = run_python(CHILD, [stage, root, day, night_file], env, timeout=600)
+        result["peaks"][stage] = out.pop("peak_mib")
+        if stage == "plan":
+            result.update(out)
+    result["peak_mib"] = max(result["peaks"].values())
+    result["fetch"] = json.loads(Path(night_file).read_text())["fetch"]
+    result["seconds"] = time.perf_counter() - started
+    return result
 
 
 def digest(rows: Any) -> tuple[int, int]:
@@ -203,8 +250,8 @@ def run_scale(workdir: Path, accounts: int, days: int) -> dict[str, Any]:
         accounts=accounts, nfts_per_account=NFTS, collections_per_account=1
     ) as sandbox:
         ids = _ids(sandbox)
-        ids_file = workdir / f"ids-{accounts}.json"
-        ids_file.write_text(json.dumps(ids))
+        ids_file = workdir / f"ids-{accounts}.txt"
+        ids_file.write_text("".join(f"{account}\n" for account in ids))
         started = time.perf_counter()
         write_first_day(sandbox, root, ids)
         out["first_day_seconds"] = time.perf_counter() - started
@@ -214,7 +261,7 @@ def run_scale(workdir: Path, accounts: int, days: int) -> dict[str, Any]:
         for n in range(1, days + 1):
             sandbox.simulate_day(change_rate=0.01, seed=n)
             sandbox.clear_requests()
-            result = run_python(CHILD, [root, _day(n)], env, timeout=600)
+            result = night_step(root, _day(n), env, workdir)
             records = sandbox.requests
             result["requests"] = len(records)
             result["paths"] = sorted({r.path for r in records})

@@ -148,17 +148,16 @@ it lists. A re-run of a day replaces that day.
     @task
     def batches() -> list[list[int | str]]:
         """Plan the night (full or incremental); the wallets it fetches, in batches."""
+        import itertools
+
         from airflow.sdk import get_current_context
 
         from airflow_provider_loopring._core import nights as checks
         from airflow_provider_loopring.hooks.loopring import LoopringHook
         from airflow_provider_loopring.operators import _resume
-        from airflow_provider_loopring.operators.arguments import (
-            account_key,
-            check_accounts,
-            run_day,
-        )
+        from airflow_provider_loopring.operators.arguments import account_key, run_day
         from airflow_provider_loopring.operators.nights import plan_night
+        from airflow_provider_loopring.operators.watch_list import WatchList
         from airflow_provider_loopring.storage import nights, snapshots
 
         context = get_current_context()
@@ -167,10 +166,9 @@ it lists. A re-run of a day replaces that day.
         checks.check_mode(params["mode"])
         checks.check_full_every(params["full_every"])
         checks.check_verify_sample(params["verify_sample"])
-        accounts = list(params["accounts"])
-        if params["accounts_path"]:
-            accounts += snapshots.read_accounts(params["accounts_path"], conn_id=STORAGE_CONN_ID)
-        watched = check_accounts(None, None, accounts)
+        path = params["accounts_path"]
+        listed = snapshots.iter_accounts(path, conn_id=STORAGE_CONN_ID) if path else ()
+        watched = WatchList(itertools.chain(params["accounts"], listed))  # 8 bytes an id
         day = run_day(context)
         root = params["output_root"].rstrip("/")
         snapshots.start_day(root, day, (*nights.KINDS, "changes"), conn_id=STORAGE_CONN_ID)
@@ -193,7 +191,9 @@ it lists. A re-run of a day replaces that day.
             cache.save()
         nights.write_watched(root, day, map(account_key, watched), conn_id=STORAGE_CONN_ID)
         context["ti"].xcom_push(key="night", value=night.about())
-        context["ti"].xcom_push(key="carry", value=night.carry)
+        if night.mode == "incremental":  # the ids in a file: XCom holds its size and digest
+            carried = nights.write_carry(root, day, night.carry, conn_id=STORAGE_CONN_ID)
+            context["ti"].xcom_push(key="carry", value=carried)
         why = f" ({night.why_full})" if night.why_full else ""
         print(
             f"{day}: a {night.mode} night{why}, {len(watched)} accounts: "
@@ -239,7 +239,8 @@ it lists. A re-run of a day replaces that day.
         last = nights.last_day(root, day, conn_id=STORAGE_CONN_ID)  # checked again
         if last is None or last.day != night["last_day"]:
             raise RuntimeError(f"the last complete day is no longer {night['last_day']}")
-        ids = context["ti"].xcom_pull(task_ids="batches", key="carry")  # compacted there
+        carried = context["ti"].xcom_pull(task_ids="batches", key="carry")
+        ids = nights.read_carry(root, day, carried, conn_id=STORAGE_CONN_ID)  # checked
         files = {}
         for kind in ("balances", "collections"):
             entry = nights.carry_forward(root, last, kind, day, ids, conn_id=STORAGE_CONN_ID)

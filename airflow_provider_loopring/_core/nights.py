@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import heapq
 import math
 import random
 from array import array
@@ -111,9 +112,7 @@ def choose_sample(candidates: Sequence[Any], share: float, rng: random.Random) -
     :param share: the checked ``verify_sample``.
     :param rng: the random source.
     """
-    # no copy of a list: the same draw, without a second list of every carried wallet
-    population = candidates if isinstance(candidates, list) else list(candidates)
-    return rng.sample(population, sample_size(len(candidates), share))
+    return rng.sample(candidates, sample_size(len(candidates), share))  # no copy made
 
 
 def held_totals(records: Iterable[Mapping[str, Any]]) -> dict[str, str]:
@@ -154,15 +153,17 @@ class AccountIds(Collection[int]):
     """A set of account ids held as one sorted ``array('q')``: 8 bytes an id.
 
     A night's carried and watched wallets number as many as the watch list; a Python
-    ``set`` of them costs ~70 bytes a wallet (its table and the int objects), this 8.
+    ``set`` of them costs ~70 bytes a wallet (its table and the int objects), this 8; ids
+    given out of order are sorted a chunk at a time (:func:`sorted_unique`), so no list or
+    set of them all is made on the way.
 
     :param ids: the account ids, in any order (duplicates kept once).
     """
 
     def __init__(self, ids: Iterable[int] = ()) -> None:
-        values = array("q", ids)
+        values = ids if isinstance(ids, array) and ids.typecode == "q" else array("q", ids)
         if any(values[i] >= values[i + 1] for i in range(len(values) - 1)):
-            values = array("q", sorted(set(values)))  # not sorted and unique as given
+            values = sorted_unique(values)  # not sorted and unique as given
         self.values = values
 
     def __contains__(self, account: object) -> bool:
@@ -176,3 +177,32 @@ class AccountIds(Collection[int]):
 
     def __len__(self) -> int:
         return len(self.values)
+
+    def index(self, account: int) -> int:
+        """Where ``account`` is in the sorted ids (it must be there).
+
+        :param account: an account id the set holds.
+        """
+        return bisect.bisect_left(self.values, account)
+
+
+SORT_CHUNK = 8_192  # ids sorted as Python ints at a time: ~300 KiB of objects
+
+
+def sorted_unique(values: array[int]) -> array[int]:
+    """``values`` sorted, each once, as a new ``array('q')``: chunks sorted, then merged.
+
+    Memory: the chunks' arrays and the result, 8 bytes an id each, and one chunk of Python
+    ints; ``sorted(set(values))`` would hold ~100 bytes an id.
+
+    :param values: the ids, in any order.
+    """
+    chunks = [
+        array("q", sorted(values[start : start + SORT_CHUNK]))
+        for start in range(0, len(values), SORT_CHUNK)
+    ]
+    merged: array[int] = array("q")
+    for value in heapq.merge(*chunks):
+        if not merged or merged[-1] != value:
+            merged.append(value)
+    return merged

@@ -116,14 +116,19 @@ def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
     return value
 
 
-def _classify(value: object) -> AccountRef:
-    """One item of ``accounts``: an account id (int or digits) or an owner address."""
+def check_account(value: object, name: str = "accounts") -> AccountRef:
+    """One account: an account id (int or digits) or an owner address, as its pair.
+
+    :param value: the account.
+    :param name: the parameter named when it is neither.
+    :raises LoopringInvalidParameterError: it is neither.
+    """
     if isinstance(value, str) and value.strip().lower().startswith("0x"):
-        return ("address", core.check_address(value, "accounts"))
+        return ("address", core.check_address(value, name))
     if isinstance(value, int) and value > MAX_ACCOUNT_ID:
         # Jinja's native mode reads "0x…" text as an int; account ids are 32-bit.
-        return ("address", core.check_address(value, "accounts"))
-    return ("account_id", core.check_account_id(value, "accounts"))
+        return ("address", core.check_address(value, name))
+    return ("account_id", core.check_account_id(value, name))
 
 
 def check_accounts(
@@ -148,7 +153,7 @@ def check_accounts(
     values: list[AccountRef]
     if accounts is not None:
         name, value = "accounts", accounts
-        values = [_classify(item) for item in core.check_list(accounts, name, _as_is) or []]
+        values = [check_account(item) for item in core.check_list(accounts, name, _as_is) or []]
     else:
         name, value = ("account_id", account_id) if account_id is not None else ("address", address)
         check = core.check_account_id if account_id is not None else core.check_address

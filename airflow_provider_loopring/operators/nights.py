@@ -14,6 +14,7 @@ plan says why.
 from __future__ import annotations
 
 import random
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
@@ -43,7 +44,7 @@ class Night:
     :param as_of_block: the finalized block the night's holdings are as of: its cursor.
     :param blocks_read: blocks read since the last day's cursor.
     :param fetch: the accounts to fetch, as given.
-    :param carry: the account ids to carry.
+    :param carry: the account ids to carry (8 bytes each: as many as the watch list).
     :param verified_accounts: carried wallets fetched to verify them.
     :param differed: the sampled wallets whose holdings differed, and how.
     :param address_lookups: addresses blocks gave without an id, looked up.
@@ -56,7 +57,7 @@ class Night:
     as_of_block: int
     blocks_read: int = 0
     fetch: list[int | str] = field(default_factory=list)
-    carry: list[int] = field(default_factory=list)
+    carry: array[int] = field(default_factory=lambda: array("q"))
     verified_accounts: int = 0
     differed: list[dict[str, Any]] = field(default_factory=list)
     address_lookups: int = 0
@@ -86,7 +87,8 @@ def plan_night(
     :param hook: the Loopring hook (blocks, the sample's balances, address lookups).
     :param root: the snapshot root URL.
     :param day: the night's day.
-    :param accounts: the watch list, checked (``check_accounts``).
+    :param accounts: the watch list, checked (a :class:`~.watch_list.WatchList`, or
+        ``check_accounts``' pairs).
     :param mode: ``"incremental"`` or ``"full"`` (checked here, before any request).
     :param full_every: days between full scans (checked here).
     :param verify_sample: the share of carried wallets to verify (checked here).
@@ -173,7 +175,7 @@ def _incremental(
                 cache.put(address, known)
         ids.add(known)
     fetch: list[int | str] = []
-    carry: list[int] = []
+    carry: array[int] = array("q")
     for account in accounts:
         name, value = account
         resolved = value if name == "account_id" else (cache.get(value) if cache else None)

@@ -103,7 +103,7 @@ def is_local(fs: AbstractFileSystem) -> bool:
     return isinstance(fs, LocalFileSystem)
 
 
-def write_whole(fs: AbstractFileSystem, path: str, data: bytes) -> None:
+def write_whole(fs: AbstractFileSystem, path: str, data: bytes | bytearray) -> None:
     """Write a small object so that a reader sees all of it or nothing.
 
     One PUT is atomic on object stores; a local file is written aside and renamed.

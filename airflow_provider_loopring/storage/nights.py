@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from array import array
 from collections.abc import Collection, Iterable, Iterator
 from typing import Any, NamedTuple
@@ -26,6 +27,7 @@ from airflow_provider_loopring.storage.confined import (
     UntrustedError,
     check_entry,
     open_inside,
+    unlink_link,
     verified_chunks,
 )
 from airflow_provider_loopring.storage.snapshots import (
@@ -41,6 +43,7 @@ KINDS = ("balances", "collections", WATCHED, "summary")
 CARRY_PART = "part-carry"
 MAX_SUMMARY_BYTES = 4 << 20
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DT = re.compile(r"dt=\d{4}-\d{2}-\d{2}")
 _KEY = re.compile(r"(account_id:[0-9]{1,10}|address:0x[0-9a-f]{40})")
 
 
@@ -150,8 +153,60 @@ def write_watched(root: str, day: str, keys: Iterable[str], *, conn_id: str | No
     for key in keys:
         data += f"{key}\n".encode()
         records += 1
-    written = write_file(f"{folder}/part-0000.txt", bytes(data), records=records, conn_id=conn_id)
+    written = write_file(f"{folder}/part-0000.txt", data, records=records, conn_id=conn_id)
     commit_partition(folder, [written], conn_id=conn_id, kind=WATCHED, day=day)
+
+
+CARRY = "_carry"  # the plan's carried ids, for the carry task: <root>/_carry/dt=<day>/
+
+
+def write_carry(root: str, day: str, ids: array[int], *, conn_id: str | None) -> dict[str, Any]:
+    """Keep the account ids a night carries for its ``carry`` task (8 bytes an id), rather
+    than pass them through XCom (a JSON list: ~7 bytes an id in the metadata database, and
+    a Python list of them in both tasks).
+
+    :param root: the snapshot root URL.
+    :param day: the night's day.
+    :param ids: the carried account ids. The files of earlier nights go (their carry is
+        done: a DAG of one active run at a time).
+    :param conn_id: the Airflow connection with the storage's credentials.
+    :return: the file's entry (size and SHA-256), for :func:`read_carry`.
+    """
+    base = _path(root, conn_id)
+    kept = _path(f"{root.rstrip('/')}/{CARRY}", conn_id)
+    unlink_link(base.fs, base.path, _path(partition(root, CARRY, day), conn_id).path)
+    for folder in kept.iterdir() if kept.exists() else ():  # an earlier night's: done with
+        if _DT.fullmatch(folder.name) and folder.name < f"dt={day}":
+            base.fs.rm(folder.path, recursive=True)
+    data = array("q", ids)
+    if sys.byteorder != "little":
+        data.byteswap()
+    url = f"{partition(root, CARRY, day)}/carry.ids"
+    return write_file(url, data.tobytes(), records=len(data), conn_id=conn_id)
+
+
+def read_carry(root: str, day: str, entry: object, *, conn_id: str | None) -> AccountIds:
+    """The ids :func:`write_carry` kept for ``day``, checked against its entry.
+
+    :param root: the snapshot root URL.
+    :param day: the night's day.
+    :param entry: what :func:`write_carry` returned (through XCom): only its size and SHA-256
+        are used; the file is the day's, wherever the entry says it is.
+    :param conn_id: the Airflow connection with the storage's credentials.
+    :raises UntrustedError: the file is not the one written, or holds no whole ids.
+    """
+    folder = partition(root, CARRY, day)
+    given = entry if isinstance(entry, dict) else {}
+    manifest = {"files": [{"name": "carry.ids", **{k: given.get(k) for k in ("bytes", "sha256")}}]}
+    ids: array[int] = array("q")
+    for _, file in verified_files(folder, manifest, conn_id):
+        data = file.read()
+        if len(data) % ids.itemsize:
+            raise UntrustedError(f"{folder}/carry.ids holds no whole account ids")
+        ids.frombytes(data)
+    if sys.byteorder != "little":
+        ids.byteswap()
+    return AccountIds(ids)
 
 
 class Watched(NamedTuple):

@@ -108,7 +108,9 @@ def commit_partition(
     return manifest
 
 
-def write_file(url: str, data: bytes, *, records: int, conn_id: str | None) -> dict[str, Any]:
+def write_file(
+    url: str, data: bytes | bytearray, *, records: int, conn_id: str | None
+) -> dict[str, Any]:
     """Write one small file of a partition whole; returns its entry for the manifest.
 
     :param url: the file's URL, in the partition's folder.
@@ -248,12 +250,32 @@ def read_accounts(url: str, *, conn_id: str | None = None) -> list[int | str]:
     """The accounts listed in a file: one account id or owner address a line, or a JSON array.
 
     Blank lines and lines starting with ``#`` are passed over. Every entry is checked: a bad
-    one fails naming its line, before anything is fetched.
+    one fails naming its line, before anything is fetched. :func:`iter_accounts` gives them
+    one at a time (for a watch list of any length).
 
     :param url: the file's URL (the example DAG's ``accounts_path`` param).
     :param conn_id: the Airflow connection with the storage's credentials.
     """
+    return list(iter_accounts(url, conn_id=conn_id))
+
+
+def iter_accounts(url: str, *, conn_id: str | None = None) -> Iterator[int | str]:
+    """The accounts listed in a file, as :func:`read_accounts` reads them, one at a time:
+    the file's text is held (a few bytes an account), not a list of its lines or accounts
+    (a JSON array is read whole).
+
+    :param url: the file's URL (the example DAG's ``accounts_path`` param).
+    :param conn_id: the Airflow connection with the storage's credentials.
+    :raises LoopringInvalidParameterError: an entry that is no account, naming its line.
+    """
+    import io
+
     from airflow_provider_loopring import _core as core
+
+    def checked(value: object, where: str) -> int | str:
+        if isinstance(value, str) and value.lower().startswith("0x"):
+            return core.check_address(value, where)
+        return core.check_account_id(value, where)
 
     text = _accounts_text(_path(url, conn_id).read_bytes())
     if text.lstrip().startswith("["):
@@ -263,22 +285,13 @@ def read_accounts(url: str, *, conn_id: str | None = None) -> list[int | str]:
             raise LoopringInvalidParameterError(
                 f"accounts_path line {error.lineno}", "a JSON array of accounts", error.msg
             ) from None
-        entries: list[tuple[str, object]] = [
-            (f"accounts_path item {n}", value) for n, value in enumerate(items, 1)
-        ]
-    else:
-        entries = [
-            (f"accounts_path line {n}", line.strip())
-            for n, line in enumerate(text.splitlines(), 1)
-            if line.strip() and not line.lstrip().startswith("#")
-        ]
-    accounts: list[int | str] = []
-    for where, value in entries:
-        if isinstance(value, str) and value.lower().startswith("0x"):
-            accounts.append(core.check_address(value, where))
-        else:
-            accounts.append(core.check_account_id(value, where))
-    return accounts
+        for number, value in enumerate(items, 1):
+            yield checked(value, f"accounts_path item {number}")
+        return
+    for number, line in enumerate(io.StringIO(text, newline=None), 1):  # \r, \n or \r\n
+        value = line.strip()
+        if value and not value.startswith("#"):
+            yield checked(value, f"accounts_path line {number}")
 
 
 def _accounts_text(data: bytes) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from array import array
 import json
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,9 @@ def test_an_incremental_night_equals_a_full_scan_and_costs_what_changed(
     assert (second["fetched_accounts"], second["carried_accounts"]) == (4, 2)  # a b c g | d e
     assert (second["verified_accounts"], second["differed"]) == (1, [])  # 0.01 of 2: at least 1
     assert second["accounts"] == 6
+    # The carried ids went to the carry task in a file (not XCom), 8 bytes each.
+    kept = array("q", (root / "_carry" / f"dt={DAYS[1]}" / "carry.ids").read_bytes())
+    assert sorted(kept) == sorted([d, e])
     # The head (also the one new block), each fetched wallet's balances and collections
     # (one page each), and the sampled wallet's balances: nothing else.
     assert len(requests) == 1 + 2 * 4 + 1
