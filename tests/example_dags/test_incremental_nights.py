@@ -16,6 +16,9 @@ from typing import Any
 import pendulum
 import pytest
 
+from airflow_provider_loopring.hooks.loopring import LoopringHook
+from airflow_provider_loopring.operators.nights import plan_night
+from airflow_provider_loopring.operators.watch_list import WatchList
 from tests.example_dags.snapshot_day import read_partition
 
 DAYS = ("2026-03-01", "2026-03-02", "2026-03-03")
@@ -147,6 +150,19 @@ def test_a_change_no_block_names_is_caught_by_the_sample_and_the_night_goes_full
         in (third["why_full"])
     )
     assert holdings(read_partition(root, "balances", DAYS[2])[1]) == truth(sandbox, ids)
+
+    # Its balances are read once, by the sample's check: damaged, the next night goes full.
+    part = root / "balances" / f"dt={DAYS[2]}" / "part-0000.jsonl"
+    part.write_bytes(part.read_bytes().replace(b'"total":"', b'"total":"9', 1))
+    fourth = plan_night(
+        LoopringHook(), root=f"file://{root}", day="2026-03-04", accounts=WatchList(ids),
+        mode="incremental", full_every=7, verify_sample=0.5, output_format="jsonl", cache=None,
+        conn_id=None,
+    )  # fmt: skip
+    assert fourth.mode == "full"
+    assert fourth.why_full is not None
+    assert fourth.why_full.startswith("the last complete day cannot be trusted: part-0000.jsonl")
+    assert "balances/dt=2026-03-03/_manifest.json is longer than its manifest's" in fourth.why_full
 
 
 def test_parquet_nights_carry_from_a_version_1_day(
