@@ -37,10 +37,14 @@ from airflow_provider_loopring.storage.confined import (
     check_entry,
     is_link,
     open_inside,
-    verified_chunks,
 )
 from airflow_provider_loopring.storage.files import write_whole
-from airflow_provider_loopring.storage.snapshots import MANIFEST, partition, read_manifest
+from airflow_provider_loopring.storage.snapshots import (
+    MANIFEST,
+    partition,
+    read_manifest,
+    verified_files,
+)
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +226,8 @@ def finished_ranges(
         except (OSError, ValueError) as error:
             log.warning("%s/%s not used (%s): its blocks are read again.", folder, name, error)
             continue
-        taken = _verified(base, listed, first_block, extension, end_block, f"{folder}/{name}")
+        where = f"{folder}/{name}"
+        taken = _verified(folder, listed, first_block, extension, end_block, conn_id, where)
         if len(taken) > len(best):
             best = taken
     return best
@@ -237,17 +242,20 @@ def _listed(data: Any, first_block: int) -> list[Any]:
 
 
 def _verified(
-    base: Any,
+    folder: str,
     listed: list[Any],
     first_block: int,
     extension: str,
     end_block: int | None,
+    conn_id: str | None,
     where: str,
 ) -> list[BlockRange]:
-    taken: list[BlockRange] = []
+    """The listed ranges that follow each other from ``first_block``, up to the first that
+    cannot be taken back: its entry, or its file (:func:`~.snapshots.verified_files`)."""
+    ranges: list[BlockRange] = []
     expected = first_block
-    for item in listed:
-        try:
+    try:
+        for item in listed:
             block_range = _block_range(item, where)
             if block_range.first_block != expected:
                 raise UntrustedError(f"{block_range.name} does not start at block {expected}")
@@ -255,16 +263,17 @@ def _verified(
                 raise UntrustedError(f"{block_range.name} is of another format")
             if end_block is not None and block_range.last_block > end_block:
                 break
-            with open_inside(base.fs, base.path, block_range.name) as source:
-                for _ in verified_chunks(
-                    source, block_range.bytes, block_range.sha256, block_range.name
-                ):
-                    pass
-        except (OSError, ValueError) as error:
-            log.warning("%s: a range not taken back (%s); its blocks are read again.", where, error)
-            break
-        taken.append(block_range)
-        expected = block_range.last_block + 1
+            ranges.append(block_range)
+            expected = block_range.last_block + 1
+    except ValueError as error:
+        log.warning("%s: a range not taken back (%s); its blocks are read again.", where, error)
+    taken: list[BlockRange] = []
+    files = {"files": [item.to_json() for item in ranges]}
+    try:
+        for _, block_range in zip(verified_files(folder, files, conn_id), ranges, strict=False):
+            taken.append(block_range)  # yielded: its file is the one listed
+    except (OSError, ValueError) as error:
+        log.warning("%s: a range not taken back (%s); its blocks are read again.", where, error)
     return taken
 
 
