@@ -45,7 +45,7 @@ with DAG(
             minItems=1,
             items={"type": ["integer", "string"]},
             description="Collections: Loopring collection ids and/or 0x token contract "
-            "addresses; give each collection once.",
+            "addresses; a collection given both ways is read once.",
         ),
         "output_format": Param(
             "jsonl",
@@ -64,9 +64,10 @@ with DAG(
 
 Once a day, for every collection in `collections` (ids or token contract addresses):
 
-1. `selections` checks the collections and marks the day incomplete;
+1. `selections` checks the collections, looks up each contract address's collection id (a
+   collection given both ways is read once), and marks the day incomplete;
 2. `holders` lists each collection's NFTs, then every holder of each NFT, into
-   `<output_root>/holders/dt=<day>/part-<n>.jsonl` (ids in one part, addresses in another):
+   `<output_root>/holders/dt=<day>/part-<n>.jsonl`:
    one record per (NFT, holder) with `nftData`, `accountId`, `address`, `amount`,
    `collectionId`, `tokenAddress`;
 3. `holders_complete` writes the partition's `_manifest.json` (files, records, bytes,
@@ -88,25 +89,29 @@ it lists. A re-run of a day replaces that day.
 
     @task
     def selections() -> list[dict[str, Any]]:
-        """The collections, checked: by id in one selection, by contract in another."""
+        """The collections, checked, each once: a contract address as its collection's id."""
         from airflow.sdk import get_current_context
 
         from airflow_provider_loopring import _core as core
+        from airflow_provider_loopring.hooks.loopring import LoopringHook
         from airflow_provider_loopring.operators.arguments import run_day
         from airflow_provider_loopring.storage import snapshots
 
         context = get_current_context()
         params = context["params"]
         given = core.check_list(params["collections"], "collections", lambda value, _: value)
-        addresses = [
+        checked = [
             core.check_address(value, "collections")
-            for value in given or []
             if isinstance(value, str) and value.lower().startswith("0x")
-        ]
-        ids = [
-            core.check_collection_id(value, "collections")
+            else core.check_collection_id(value, "collections")
             for value in given or []
-            if not (isinstance(value, str) and value.lower().startswith("0x"))
+        ]  # every value checked before any request
+        hook = LoopringHook()
+        ids = [
+            value
+            if isinstance(value, int)
+            else hook.get_collection(contract_address=value.lower()).id
+            for value in checked
         ]
         snapshots.start_day(
             params["output_root"],
@@ -114,8 +119,7 @@ it lists. A re-run of a day replaces that day.
             (HOLDERS, CHANGES, SUMMARY),
             conn_id=STORAGE_CONN_ID,
         )
-        chosen = [("collection_id", ids), ("token_address", addresses)]
-        return [{name: values} for name, values in chosen if values]
+        return [{"collection_id": list(dict.fromkeys(ids))}]
 
     # [START howto_operator_loopring_nft_holders]
     holders = LoopringNftHoldersOperator.partial(

@@ -133,3 +133,18 @@ def test_block_moves_keeps_block_order_and_refuses_a_block_without_its_list():
         list(block_moves({"blockId": 200}))
     with pytest.raises(ActivityError, match="transaction 0 is not an object"):
         list(block_moves({"blockId": 200, "transactions": ["x"]}))
+
+
+def test_without_an_nft_slot_the_seller_is_the_order_whose_own_nft_data_is_set():
+    slotless = {
+        "txType": "SpotTrade",
+        "orderA": order(7, 0, 2, "", "10000000000000000"),  # pays ETH, names no NFT
+        "orderB": order(8, 2, 0, NFT, 2),  # names the NFT: it sells it
+    }
+    record = move(slotless)
+    assert record is not None
+    assert (record["fromAccountId"], record["toAccountId"], record["accountId"]) == (8, 7, 8)
+    assert (record["nftData"], record["amount"]) == (NFT, "2")
+    mirrored = {**slotless, "orderA": slotless["orderB"], "orderB": slotless["orderA"]}
+    record = move(mirrored)
+    assert record is not None and (record["fromAccountId"], record["toAccountId"]) == (8, 7)

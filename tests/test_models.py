@@ -641,3 +641,106 @@ def test_a_trade_row_of_another_length_keeps_what_it_has() -> None:
     assert long.items[0].to_dict()["more"] == ["19", "20"]
     with pytest.raises(ValueError, match=r"trades\[0\]: expected an array"):
         NftTradesPage.from_api({"totalNum": 1, "trades": ["815"]})
+
+
+OWNER, ELSEWHERE, NEWCOMER = ("0x" + c * 40 for c in "abc")
+ACCOUNT_A = {"accountId": 5, "owner": OWNER.upper().replace("0X", "0x")}
+ACCOUNT_B = {"accountId": 6, "owner": ELSEWHERE}
+NFT_ROW = {"accountId": 5, "tokenId": 32800, "nftData": "0x" + "12" * 32, "nftType": "ERC1155"}
+NFT_TOKEN = {"tokenId": 32800, "nftData": NFT_ROW["nftData"], "amount": "1"}
+
+
+def _pending() -> list[dict[str, Any]]:
+    name = "block_get_pending_requests__uat2__docs-get-pending-transactions.json"
+    return json.loads((FIXTURES / "more" / name).read_text())
+
+
+def _docs_deposit() -> dict[str, Any]:
+    block = json.loads(
+        (FIXTURES / "more" / "block_get_block__uat2__docs-layer-2-block-info.json").read_text()
+    )
+    return block["transactions"][0]
+
+
+def _touched() -> list[tuple[str, dict[str, Any], set[int], set[str]]]:
+    from airflow_provider_loopring.testing.sandbox import txs
+
+    withdraw = txs.withdraw(ACCOUNT_A, NFT_TOKEN, 1)
+    transfer = txs.transfer(ACCOUNT_A, ACCOUNT_B, NFT_TOKEN, 32801, 1)
+    mint = txs.nft_mint(ACCOUNT_A, ACCOUNT_B, NFT_ROW, 1, 1)
+    return [
+        ("docs-deposit", _docs_deposit(), {10010}, set()),
+        ("docs-trade", _pending()[0], {88240, 108}, set()),
+        ("docs-transfer", _pending()[1], {61279, 109068}, set()),
+        ("mint", mint, {5, 6}, set()),
+        ("mint-minter-by-address", {**mint, "minterAccountId": 0}, {6}, {OWNER}),
+        ("transfer", transfer, {5, 6}, set()),
+        (
+            "transfer-to-new-address",
+            {**transfer, "toAccountId": 0, "toAccountAddress": NEWCOMER},
+            {5},
+            {NEWCOMER},
+        ),
+        (
+            "transfer-receiver-hidden",
+            {k: v for k, v in transfer.items() if k[:2] != "to"},
+            {5},
+            set(),
+        ),
+        (
+            "trade",
+            txs.spot_trade(NFT_ROW, {**NFT_ROW, "accountId": 6}, 1, 10, (1, 2)),
+            {5, 6},
+            set(),
+        ),
+        ("withdraw", withdraw, {5}, set()),
+        ("withdraw-elsewhere-on-layer-1", {**withdraw, "toAddress": ELSEWHERE}, {5}, set()),
+        (
+            "withdrawal-by-owner-only",
+            {"txType": "WITHDRAWAL", "owner": OWNER, "toAddress": ELSEWHERE},
+            set(),
+            {OWNER},
+        ),
+        ("deposit", txs.deposit(ACCOUNT_A, NFT_TOKEN), {5}, set()),
+        (
+            "deposit-by-address-only",
+            {"txType": "Deposit", "owner": OWNER, "token": NFT_TOKEN},
+            set(),
+            {OWNER},
+        ),
+        ("account-update", txs.account_update(ACCOUNT_A, 1), {5}, set()),
+        ("noop", txs.noop(), set(), set()),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("tx", "ids", "addresses"), [t[1:] for t in _touched()], ids=[t[0] for t in _touched()]
+)
+def test_each_transaction_type_names_exactly_its_accounts(
+    tx: dict[str, Any], ids: set[int], addresses: set[str]
+) -> None:
+    """An address only where its role gives no id; a withdrawal's layer-1 address never."""
+    assert models.touched_accounts(tx) == (ids, addresses)
+    assert BlockTransaction.from_api(tx).accounts() == (ids, addresses)
+
+
+@pytest.mark.loopring_sandbox(accounts=6, nfts_per_account=4, collections_per_account=1)
+def test_every_ledger_transaction_names_its_accounts_by_id_and_no_address(
+    loopring_sandbox: Any,
+) -> None:
+    from airflow_provider_loopring.testing.sandbox import txs
+
+    sandbox = loopring_sandbox
+    a, b, c = (account["accountId"] for account in sandbox.accounts[:3])
+    nft = sandbox.balances(a, non_zero=True)[0]["nftData"]
+    sandbox.withdraw(a, nft, "1")
+    sandbox.deposit(b, nft, "1")
+    sandbox.transfer(b, "0x" + "5a" * 20, nft, "1")  # opens an account
+    sandbox.trade(a, c, sandbox.balances(a, non_zero=True)[0]["nftData"], "1")
+    sandbox.simulate_day(change_rate=0.5, seed=3)
+    kinds = set()
+    for block_id in range(1, sandbox.head + 1):
+        for entry in sandbox._dataset.block(block_id).entries:
+            kinds.add(entry.tx["txType"])
+            assert models.touched_accounts(entry.tx) == (set(txs.named(entry.tx)), set())
+    assert {"NftMint", "Transfer", "SpotTrade", "Withdraw", "Deposit"} <= kinds

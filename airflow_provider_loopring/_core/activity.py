@@ -13,7 +13,8 @@ What moves an NFT (loopring-endpoints.md, section 5):
 - ``Transfer``, ``Withdraw``, ``Deposit``: when ``token`` names an NFT (an ``nftData``, or a
   slot ``tokenId`` of 32768 and above); an ERC20 one moves no NFT.
 - ``SpotTrade``: when an order names an NFT (``nftData`` not empty, or a token of 32768 and
-  above); the order selling it (``tokenS``) is the ``from`` side, the other the ``to`` side.
+  above); the order selling it (``tokenS``) is the ``from`` side, the other the ``to`` side;
+  where no slot tells, the order whose own ``nftData`` is set is the ``from`` side.
 - Every other type (``AccountUpdate``, ``NftData``, ``Noop``, ``AmmUpdate``, an unknown one):
   no NFT moves.
 
@@ -100,9 +101,23 @@ def _is_nft_token(token: Mapping[str, Any]) -> bool:
     return bool(token.get("nftData")) or (slot is not None and slot >= NFT_TOKEN_ID_START)
 
 
-def _sells_nft(order: Mapping[str, Any]) -> bool:
+Order = Mapping[str, Any]
+
+
+def _sells_nft(order: Order) -> bool:
     slot = _id(order.get("tokenS"))
     return slot is not None and slot >= NFT_TOKEN_ID_START
+
+
+def _seller_first(a: Order, b: Order) -> tuple[Order, Order]:
+    """A trade's orders, the NFT's seller first: the order selling a slot of 32768 and above;
+    where no slot tells, the one whose own ``nftData`` is set; else order A."""
+    for tells in (_sells_nft, lambda order: bool(order.get("nftData"))):
+        if tells(b) and not tells(a):
+            return b, a
+        if tells(a) and not tells(b):
+            return a, b
+    return a, b
 
 
 def moves_nft(tx: Mapping[str, Any], where: str = "transaction") -> bool:
@@ -141,9 +156,9 @@ def _sides(tx: Mapping[str, Any], where: str) -> dict[str, Any]:
         }
     if kind == "SpotTrade":
         a, b = _object(tx, "orderA", where), _object(tx, "orderB", where)
-        seller, buyer = (b, a) if _sells_nft(b) and not _sells_nft(a) else (a, b)
+        seller, buyer = _seller_first(a, b)
         token = {
-            "nftData": a.get("nftData") or b.get("nftData"),
+            "nftData": seller.get("nftData") or buyer.get("nftData"),
             "amount": seller.get("fillS"),
             "tokenId": seller.get("tokenS"),
         }

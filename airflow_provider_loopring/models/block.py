@@ -19,7 +19,8 @@ from airflow_provider_loopring.models.fields import (
     parse_at,
 )
 
-#: Where a transaction names an account by id, and the address that goes with that id.
+#: Where a transaction names an account by id, and the addresses that go with that id: an
+#: address is named only where its role gives no id.
 ACCOUNT_ROLES = (
     ("accountId", ("owner", "fromAddress")),
     ("toAccountId", ("toAccountAddress", "toAddress")),
@@ -137,18 +138,24 @@ def touched_accounts(tx: Mapping[str, Any]) -> tuple[frozenset[int], frozenset[s
     ``minterAccountId``, ``orderA.accountID``, ``orderB.accountID``, and any other key ending
     in ``accountId``); and, lowercased, the address of a role that gives no id (``owner`` /
     ``fromAddress`` without ``accountId``, ``toAccountAddress`` / ``toAddress`` without
-    ``toAccountId``, ``minter`` without ``minterAccountId``). Id 0 counts as no id. Unknown
-    transaction types are read the same way: a new role is still found by its key.
+    ``toAccountId``, ``minter`` without ``minterAccountId``): an address given with its
+    role's id is that account, already named. Id 0 counts as no id. A withdrawal's
+    ``toAddress`` is never named: it is the layer-1 address the NFT leaves to, no layer-2
+    account (the withdrawal changes its ``accountId`` / ``owner``). Unknown transaction types
+    are read the same way: a new role is still found by its key.
 
     :param tx: the transaction as Loopring sent it.
     :return: ``(account ids, addresses)``.
     """
     ids = frozenset(_ids(tx))
+    withdrawal = "withdraw" in str(tx.get("txType", "")).lower()  # Withdraw, WITHDRAWAL, ...
     addresses = set()
     for id_key, address_keys in ACCOUNT_ROLES:
         if _as_id(tx.get(id_key)) is not None:
             continue
         for key in address_keys:
+            if withdrawal and key == "toAddress":
+                continue  # where it goes on layer 1: no layer-2 account
             value = tx.get(key)
             if isinstance(value, str) and value.startswith("0x"):
                 addresses.add(value.lower())

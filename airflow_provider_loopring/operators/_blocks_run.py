@@ -129,6 +129,13 @@ class BlocksRun:
             raise LoopringInvalidParameterError(
                 "day", f"{cursor.day} or later: the cursor's day (blocks read on from it)", self.day
             )
+        if not cursor.complete and self.day != cursor.day:  # reading on would leave it so
+            raise LoopringBlockError(
+                f"{cursor.day}, the cursor's day, has no {snapshots.MANIFEST}: a run of it "
+                f"stopped before it finished, and its blocks {cursor.first_block}.."
+                f"{cursor.last_block} are in no complete day. Run {cursor.day} again first (it "
+                f"takes back what was written and reads on), then {self.day}."
+            )
         first = cursor.first_block if self.day == cursor.day else cursor.last_block + 1
         return first, cursor.last_block
 

@@ -61,7 +61,10 @@ class LoopringBlocksOperator(BaseOperator):
     then moves the cursor. Each range is written whole and checkpointed before the next is
     read: a retry reads only the blocks after the last finished range. A later run of the
     same day adds the new blocks to that day. A gap in block ids, a block that does not
-    parse, or a cursor ahead of the head fails the task; blocks are never skipped.
+    parse, or a cursor ahead of the head fails the task; blocks are never skipped. A run that
+    stopped after the manifest and before the cursor is taken as finished (the manifest is the
+    newer); one that stopped after marking its day incomplete leaves a cursor only a run of
+    that day goes on from.
 
     Returns (XCom) ``{"day", "path", "first_block", "last_block", "blocks_read",
     "resumed_blocks", "records", "files", "account_ids", "addresses"}``: the day's blocks

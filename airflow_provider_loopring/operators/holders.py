@@ -12,6 +12,7 @@ when a task runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow_provider_loopring import _core as core
@@ -45,13 +46,36 @@ class HoldersFirstPage(FirstPage):
 
     ``totalNum`` may count the page rather than the holders, so the page is all there is only
     when empty (the hook pages until an empty page too), and the XCom's cap is checked
-    against what is known to be there, not against a guess one past it.
+    against what is known to be there, not against a guess one past it. A page with holders
+    is kept: the rest of the listing goes on from the next offset (:class:`_Listing`).
     """
 
     @property
     def complete(self) -> bool:
         """Whether the page is all there is: only an empty one is known to be."""
         return not self.records
+
+
+class _Listing:
+    """One NFT's holders as the hook lists them, read a page at a time: the first page is
+    taken whole, and the rest goes on from where it stopped (never from offset 0 again)."""
+
+    def __init__(self, hook: Any, nft_data: str) -> None:
+        self.on_page: PageCallback | None = None  # the run's, for the pages after the first
+        self._pager: Any = None
+        self.holders = hook.iter_nft_holders(nft_data=nft_data, on_page=self._page)
+
+    def _page(self, pager: Any) -> None:
+        self._pager = pager
+        if self.on_page is not None:
+            self.on_page(pager)
+
+    def first_page(self) -> list[Any]:
+        """The first page's holders: once the first has come, the rest of its page is in hand."""
+        first = next(self.holders, None)
+        if first is None:
+            return []  # an empty first page: the listing is done
+        return [first, *islice(self.holders, self._pager.received - 1)]
 
 
 class LoopringNftHoldersOperator(LoopringAccountsOperator):
@@ -114,6 +138,8 @@ class LoopringNftHoldersOperator(LoopringAccountsOperator):
         # Filled when the task runs: each NFT's collection and contract (see _items, _place).
         self._places: dict[str, NftPlace] = {}
         self._contracts: dict[str, str | None] = {}
+        # An NFT's first page (its records) and its listing, until the rest of it is read.
+        self._listings: dict[str, tuple[list[Record], _Listing]] = {}
         self._validate(rendered=False)
 
     # --- arguments -------------------------------------------------------------------------
@@ -220,14 +246,21 @@ class LoopringNftHoldersOperator(LoopringAccountsOperator):
             }
 
     def _first_page(self, account: AccountRef) -> FirstPage:
-        page = self.hook.get(core.NFT_HOLDERS, nft_data=account[1], limit=core.MAX_LIMIT)
-        records = list(self._records(account[1], iter(page.items)))
+        listing = _Listing(self.hook, account[1])
+        records = list(self._records(account[1], iter(listing.first_page())))
+        if records:  # not known to be all: the rest goes on from the next offset
+            self._listings[account[1]] = (records, listing)
         first = HoldersFirstPage(len(records), records)
         return self._log_first_page(account, first)
 
     def _iter_records(self, account: AccountRef, on_page: PageCallback) -> Iterator[Record]:
-        holders = self.hook.iter_nft_holders(nft_data=account[1], on_page=on_page)
-        return self._records(account[1], holders)
+        started = self._listings.pop(account[1], None)
+        if started is None:  # no first page read (to storage): the whole listing
+            holders = self.hook.iter_nft_holders(nft_data=account[1], on_page=on_page)
+            return self._records(account[1], holders)
+        records, listing = started
+        listing.on_page = on_page
+        return chain(records, self._records(account[1], listing.holders))
 
     # --- OpenLineage -----------------------------------------------------------------------
 

@@ -16,10 +16,14 @@ The cursor (``_cursor.json``, written after the manifest) is the last block the 
 read, the day it went to, and that day's first block: the next run reads on from there.
 
 Everything read back is untrusted: the cursor's shape and numbers are checked and compared
-with the manifest of the day it names; a range is taken back only when its name, its numbers
-and its file (size and SHA-256, read through :mod:`.confined`) are what was written, and only
-ranges that follow each other without a gap from the day's first block. What fails is read
-again from Loopring; nothing is skipped.
+with the manifest of the day it names. A manifest of that day with the same first block and a
+later last block, whose ranges run without a gap to it and verify, is newer than the cursor (a
+run that stopped between the two writes finished its blocks): it is taken. A day without its
+manifest (a run of it stopped after marking it incomplete) must list the cursor's blocks in
+its checkpoint, and only a run of that day goes on from such a cursor. A range is taken
+back only when its name, its numbers and its file (size and SHA-256, read through
+:mod:`.confined`) are what was written, and only ranges that follow each other without a gap
+from the day's first block. What fails is read again from Loopring; nothing is skipped.
 """
 
 from __future__ import annotations
@@ -37,10 +41,14 @@ from airflow_provider_loopring.storage.confined import (
     check_entry,
     is_link,
     open_inside,
-    verified_chunks,
 )
 from airflow_provider_loopring.storage.files import write_whole
-from airflow_provider_loopring.storage.snapshots import MANIFEST, partition, read_manifest
+from airflow_provider_loopring.storage.snapshots import (
+    MANIFEST,
+    partition,
+    read_manifest,
+    verified_files,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +79,13 @@ class Cursor:
     :param day: the day partition it wrote.
     :param first_block: that day's first block.
     :param last_block: the last block it read (the day's last).
+    :param complete: whether its day has its manifest (not written: it is what the store says).
     """
 
     day: str
     first_block: int
     last_block: int
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -136,7 +146,8 @@ def read_cursor(root: str, *, conn_id: str | None) -> Cursor | None:
     :param conn_id: the Airflow connection with the storage's credentials.
     :raises UntrustedError: it is not what :func:`write_cursor` writes (not JSON, another
         version, a day or a block that is no such thing, a first block after the last + 1),
-        or the manifest of its day says other blocks.
+        or the manifest of its day says other blocks (and is not the newer: see the module),
+        or its day has no manifest and its checkpoint does not list its blocks.
     """
     base = _path(f"{root.rstrip('/')}/{KIND}", conn_id)
     where = f"{root.rstrip('/')}/{KIND}/{CURSOR}"
@@ -153,16 +164,65 @@ def read_cursor(root: str, *, conn_id: str | None) -> Cursor | None:
     first, last = _number(first), _number(last)
     if first is None or last is None or first > last + 1:
         raise UntrustedError(f"{where}: its blocks are no range (first_block <= last_block + 1)")
-    manifest = read_manifest(partition(root, KIND, day), conn_id=conn_id)
-    if manifest is not None and (manifest.get("first_block"), manifest.get("last_block")) != (
-        first,
-        last,
+    folder = partition(root, KIND, day)
+    manifest = read_manifest(folder, conn_id=conn_id)
+    if manifest is None:
+        _check_checkpoint(folder, first, last, where, conn_id)
+        return Cursor(day, first, last, complete=False)
+    said, newer = manifest.get("first_block"), _number(manifest.get("last_block"))
+    if (said, newer) == (first, last):
+        return Cursor(day, first, last)
+    if (
+        said == first
+        and newer is not None
+        and newer > last
+        and _verified_to(folder, manifest, first, newer, conn_id)
     ):
-        raise UntrustedError(
-            f"{where} says blocks {first}..{last} for {day}, but that day's {MANIFEST} says "
-            f"{manifest.get('first_block')}..{manifest.get('last_block')}"
-        )
-    return Cursor(day, first, last)
+        log.warning(
+            "%s says blocks %d..%d for %s, its %s %d..%d: the run that wrote it stopped before "
+            "its cursor. The manifest is taken.",
+            where, first, last, day, MANIFEST, first, newer,
+        )  # fmt: skip
+        return Cursor(day, first, newer)
+    raise UntrustedError(
+        f"{where} says blocks {first}..{last} for {day}, but that day's {MANIFEST} says "
+        f"{said}..{manifest.get('last_block')}"
+    )
+
+
+def _verified_to(
+    folder: str, manifest: dict[str, Any], first: int, last: int, conn_id: str | None
+) -> bool:
+    """Whether the manifest's ranges run from ``first`` to ``last`` and their files verify."""
+    ranges = manifest.get("ranges")
+    if not (isinstance(ranges, list) and ranges and isinstance(ranges[-1], dict)):
+        return False
+    extension = str(ranges[-1].get("name", "")).rpartition(".")[2]
+    where = f"{folder}/{MANIFEST}"
+    taken = _verified(folder, ranges, first, extension, None, conn_id, where)
+    return len(taken) == len(ranges) and taken[-1].last_block == last
+
+
+def _check_checkpoint(folder: str, first: int, last: int, where: str, conn_id: str | None) -> None:
+    """A cursor whose day has no manifest: its checkpoint must list blocks first..last."""
+    if last < first:
+        return  # it names no block: nothing of it can be skipped
+    base = _path(folder, conn_id)
+    if is_link(base.fs, base.path):
+        raise UntrustedError(f"{folder} is a link; not followed")
+    if (base / RANGES).exists():
+        expected = first
+        for item in _listed(_read_json(base.fs, base.path, RANGES), first):
+            block_range = _block_range(item, f"{folder}/{RANGES}")
+            if block_range.first_block != expected or block_range.last_block > last:
+                break
+            if block_range.last_block == last:
+                return
+            expected = block_range.last_block + 1
+    raise UntrustedError(
+        f"{where} says blocks {first}..{last} for a day with no {MANIFEST}, and its {RANGES} "
+        "does not list them"
+    )
 
 
 def write_cursor(root: str, cursor: Cursor, *, conn_id: str | None) -> None:
@@ -174,6 +234,7 @@ def write_cursor(root: str, cursor: Cursor, *, conn_id: str | None) -> None:
     """
     base = _path(f"{root.rstrip('/')}/{KIND}", conn_id)
     data = {"version": VERSION, **asdict(cursor)}
+    del data["complete"]  # what the store says when the cursor is read, not the cursor's
     write_whole(base.fs, f"{base.path}/{CURSOR}", json.dumps(data).encode())
 
 
@@ -222,7 +283,8 @@ def finished_ranges(
         except (OSError, ValueError) as error:
             log.warning("%s/%s not used (%s): its blocks are read again.", folder, name, error)
             continue
-        taken = _verified(base, listed, first_block, extension, end_block, f"{folder}/{name}")
+        where = f"{folder}/{name}"
+        taken = _verified(folder, listed, first_block, extension, end_block, conn_id, where)
         if len(taken) > len(best):
             best = taken
     return best
@@ -237,17 +299,20 @@ def _listed(data: Any, first_block: int) -> list[Any]:
 
 
 def _verified(
-    base: Any,
+    folder: str,
     listed: list[Any],
     first_block: int,
     extension: str,
     end_block: int | None,
+    conn_id: str | None,
     where: str,
 ) -> list[BlockRange]:
-    taken: list[BlockRange] = []
+    """The listed ranges that follow each other from ``first_block``, up to the first that
+    cannot be taken back: its entry, or its file (:func:`~.snapshots.verified_files`)."""
+    ranges: list[BlockRange] = []
     expected = first_block
-    for item in listed:
-        try:
+    try:
+        for item in listed:
             block_range = _block_range(item, where)
             if block_range.first_block != expected:
                 raise UntrustedError(f"{block_range.name} does not start at block {expected}")
@@ -255,16 +320,17 @@ def _verified(
                 raise UntrustedError(f"{block_range.name} is of another format")
             if end_block is not None and block_range.last_block > end_block:
                 break
-            with open_inside(base.fs, base.path, block_range.name) as source:
-                for _ in verified_chunks(
-                    source, block_range.bytes, block_range.sha256, block_range.name
-                ):
-                    pass
-        except (OSError, ValueError) as error:
-            log.warning("%s: a range not taken back (%s); its blocks are read again.", where, error)
-            break
-        taken.append(block_range)
-        expected = block_range.last_block + 1
+            ranges.append(block_range)
+            expected = block_range.last_block + 1
+    except ValueError as error:
+        log.warning("%s: a range not taken back (%s); its blocks are read again.", where, error)
+    taken: list[BlockRange] = []
+    files = {"files": [item.to_json() for item in ranges]}
+    try:
+        for _, block_range in zip(verified_files(folder, files, conn_id), ranges, strict=False):
+            taken.append(block_range)  # yielded: its file is the one listed
+    except (OSError, ValueError) as error:
+        log.warning("%s: a range not taken back (%s); its blocks are read again.", where, error)
     return taken
 
 

@@ -149,7 +149,7 @@ class _Chain:
             for tx in block.transactions:
                 ids, addresses = tx.accounts()
                 self.ids |= ids
-                self.addresses |= addresses - _addresses_with_ids(tx)
+                self.addresses |= addresses
             self.cursor = block.block_id  # read, and its names kept, even if a later one fails
 
     async def restart(self, hook: Any) -> None:
@@ -174,17 +174,6 @@ class _Chain:
     def done(self) -> None:
         self.after = self.cursor
         self.ids.clear()
-
-
-def _addresses_with_ids(tx: Any) -> set[str]:
-    """The addresses a transaction gives with their account's id (a withdrawal's ``toAddress``
-    is mostly its ``owner``): already named by that id, nothing to look up."""
-    pairs = (
-        (tx.account_id, tx.owner),
-        (tx.to_account_id, tx.to_account_address),
-        (tx.minter_account_id, tx.minter),
-    )
-    return {address.lower() for account_id, address in pairs if account_id and address}
 
 
 async def poll_blocks(key: Hashable, conn_id: str, interval: float) -> AsyncIterator[Tick]:

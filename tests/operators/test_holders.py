@@ -107,6 +107,31 @@ def test_holders_total_is_page_still_gives_every_holder(sandbox):
     assert xcom == truth(sandbox, [many])
 
 
+def test_each_nft_costs_its_pages_and_the_empty_page_after_them_no_page_twice(sandbox):
+    """To XCom: the first page (read for the cap check) is used, not asked for again."""
+    nfts = [n for c in collection_ids(sandbox) for n in nfts_of(sandbox, c)]
+    counts = {n["nftData"]: len(sandbox._dataset.holders(n["nftData"])) for n in nfts}
+    alone = next(n for n in nfts if counts[n["nftData"]] == 1)
+    shared = next(n for n in nfts if counts[n["nftData"]] > 1)
+    sandbox.clear_requests()
+    records = LoopringNftHoldersOperator(
+        task_id="t", nft_datas=[alone["nftData"], shared["nftData"]], max_workers=1
+    ).execute({})
+    assert records == truth(sandbox, [alone, shared])
+    asked = [(r.query["nftData"], r.query["offset"]) for r in requests_to(sandbox, HOLDERS)]
+    last = str(counts[shared["nftData"]])  # the empty page after the shared NFT's holders
+    expected = [(alone["nftData"], "0"), (alone["nftData"], "1"), (shared["nftData"], "0")]
+    assert sorted(asked) == sorted([*expected, (shared["nftData"], last)])
+    # A 1-of-1 NFT: 2 requests (it was 3: the first page was asked for again).
+    # Pages of one holder: each page once, then the empty one.
+    sandbox.add_fault(Fault("transform", path=HOLDERS, times=None, transform=_limit_one_page([])))
+    sandbox.clear_requests()
+    records = LoopringNftHoldersOperator(task_id="t", nft_datas=[shared["nftData"]]).execute({})
+    assert records == truth(sandbox, [shared])
+    offsets = [r.query["offset"] for r in requests_to(sandbox, HOLDERS)]
+    assert offsets == [str(n) for n in range(counts[shared["nftData"]] + 1)]
+
+
 def _limit_one_page(holders: list[dict[str, Any]]):
     """Answer every holders page with its first holder only, as a server capping limit=1."""
 
