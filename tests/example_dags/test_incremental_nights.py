@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-from array import array
 import json
+from array import array
 from pathlib import Path
 from typing import Any
 

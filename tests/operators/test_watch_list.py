@@ -94,7 +94,7 @@ def test_the_carried_ids_are_kept_in_a_file_checked_when_read(tmp_path: Path) ->
 
     stored = tmp_path / "_carry" / "dt=2026-05-02" / "carry.ids"
     stored.write_bytes(stored.read_bytes()[:-8] + array("q", [5]).tobytes())
-    with pytest.raises(UntrustedError, match="carry.ids"):
+    with pytest.raises(UntrustedError, match=r"carry\.ids"):
         nights.read_carry(root, "2026-05-02", entry, conn_id=None)
     data = stored.read_bytes()[:-3]
     stored.write_bytes(data)  # a whole file, but not of whole ids: refused too
