@@ -21,6 +21,10 @@ from airflow_provider_loopring.storage.schemas import RowReader, arrow_schema
 BATCH_ROWS = 1_000  # ~2.5 MiB of rows with metadata per worker thread
 ROW_GROUP_ROWS = 50_000
 ROW_GROUP_BYTES = 4 << 20  # ~4 MiB of Arrow data: ~1,500 balances with metadata
+# A row group's batches waiting for it are copied into one every this many (one per account:
+# a batch as read keeps its part's schema, ~24 KiB; 3,000 accounts of one collection each
+# held ~70 MiB of schemas for 3 MiB of rows).
+COMPACT_BATCHES = 128
 
 
 @cache
@@ -151,7 +155,8 @@ def write_parts(kind: str, parts: Sequence[Any], out: IO[bytes]) -> None:
     import pyarrow.parquet as pq
 
     schema = arrow_schema(kind)
-    pending: list[Any] = []
+    pending: list[Any] = []  # batches copied into one, each group of COMPACT_BATCHES
+    fresh: list[Any] = []  # batches as read, each holding its own part's schema
     size = rows = 0
     with pq.ParquetWriter(out, schema, compression="zstd") as writer:
         for part in parts:
@@ -160,13 +165,22 @@ def write_parts(kind: str, parts: Sequence[Any], out: IO[bytes]) -> None:
             # Read, not memory-mapped: a batch may wait for the next row group.
             with pa.OSFile(part.path, "rb") as source:
                 for batch in pa.ipc.open_stream(source):
-                    pending.append(batch)
+                    fresh.append(batch)
                     size, rows = size + batch.nbytes, rows + batch.num_rows
+                    if len(fresh) >= COMPACT_BATCHES:
+                        pending += _compact(pa, fresh, schema)
+                        fresh = []
                     if size >= ROW_GROUP_BYTES or rows >= ROW_GROUP_ROWS:
-                        writer.write_table(pa.Table.from_batches(pending, schema))
-                        pending, size, rows = [], 0, 0
-        if pending:
-            writer.write_table(pa.Table.from_batches(pending, schema))
+                        writer.write_table(pa.Table.from_batches([*pending, *fresh], schema))
+                        pending, fresh, size, rows = [], [], 0, 0
+        if pending or fresh:
+            writer.write_table(pa.Table.from_batches([*pending, *fresh], schema))
+
+
+def _compact(pa: Any, batches: list[Any], schema: Any) -> list[Any]:
+    """The batches as one (their rows copied): each batch read from a part holds the schema
+    read with it, ~24 KiB of a collection's, where its rows may be a few hundred bytes."""
+    return list(pa.Table.from_batches(batches, schema).combine_chunks().to_batches())
 
 
 def read_batches(file: Any, columns: Sequence[str] | None = None) -> Any:

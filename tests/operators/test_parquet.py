@@ -67,6 +67,33 @@ def test_every_field_round_trips_and_what_lies_beyond_the_schema_is_kept(tmp_pat
     assert {r["snapshot_date"].isoformat() for r in rows} == {"2026-01-01"}
 
 
+def test_many_small_parts_keep_their_order_and_rows_across_compactions(tmp_path):
+    """One part an account, a record each: the row group's batches are copied together every
+    COMPACT_BATCHES (their schemas, not their rows, are what a part's batch costs)."""
+    from airflow_provider_loopring.storage import parquet
+
+    record = real_balances()[0]
+    count = 3 * parquet.COMPACT_BATCHES + 5
+    with ObjectStorageWriter(
+        f"file://{tmp_path}/b.parquet",
+        conn_id=None,
+        output_format="parquet",
+        record_kind="balances",
+        snapshot_date="2026-01-01",
+    ) as writer:
+        parts = []
+        for account in range(count):
+            part = writer.new_part()
+            part.write({**record, "accountId": account, "total": str(account + 1)})
+            part.close()
+            parts.append(part)
+        writer.commit(parts, fetched_at="2026-01-01T00:00:00+00:00")
+    rows = pq.read_table(tmp_path / "b.parquet").to_pylist()
+    assert [(r["accountId"], str(r["total"])) for r in rows] == [
+        (account, str(account + 1)) for account in range(count)
+    ]
+
+
 def test_every_kind_has_accountid_and_the_snapshot_date():
     for kind, columns in SCHEMAS.items():
         names = [column.name for column in columns]
