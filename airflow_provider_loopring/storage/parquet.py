@@ -16,7 +16,7 @@ from functools import cache
 from typing import IO, Any
 
 from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
-from airflow_provider_loopring.storage.schemas import RowReader, arrow_schema
+from airflow_provider_loopring.storage.schemas import RowReader, arrow_schema, statistics_columns
 
 BATCH_ROWS = 1_000  # ~2.5 MiB of rows with metadata per worker thread
 ROW_GROUP_ROWS = 50_000
@@ -158,7 +158,8 @@ def write_parts(kind: str, parts: Sequence[Any], out: IO[bytes]) -> None:
     pending: list[Any] = []  # batches copied into one, each group of COMPACT_BATCHES
     fresh: list[Any] = []  # batches as read, each holding its own part's schema
     size = rows = 0
-    with pq.ParquetWriter(out, schema, compression="zstd") as writer:
+    statistics = statistics_columns(kind)
+    with pq.ParquetWriter(out, schema, compression="zstd", write_statistics=statistics) as writer:
         for part in parts:
             if not part.records:
                 continue
