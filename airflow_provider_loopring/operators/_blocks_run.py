@@ -92,8 +92,9 @@ class BlocksRun:
                 done[-1].last_block,
                 done[-1].last_block + 1,
             )
-        if done:  # listed in the checkpoint before the manifest that may list them goes
-            activity.save_ranges(self.folder, first, done, conn_id=self.conn_id)
+        # Listed in the checkpoint before the manifest that may list them goes; written even
+        # when none was taken back: a cursor whose day has no manifest is checked against it.
+        activity.save_ranges(self.folder, first, done, conn_id=self.conn_id)
         snapshots.start_day(self.root, self.day, (activity.KIND,), conn_id=self.conn_id)
         start = done[-1].last_block + 1 if done else first
         read = 0

@@ -70,7 +70,3 @@ class WatchList(Sequence[AccountRef]):
         if isinstance(index, slice):
             return [self._ref(value) for value in self._order[index]]
         return self._ref(self._order[index])
-
-    def values(self) -> Iterator[int | str]:
-        """The accounts as an operator's ``accounts`` takes them: ids and addresses."""
-        return (ref[1] for ref in self)

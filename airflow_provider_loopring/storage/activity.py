@@ -41,6 +41,7 @@ from airflow_provider_loopring.storage.confined import (
     check_entry,
     is_link,
     open_inside,
+    unlink_link,
 )
 from airflow_provider_loopring.storage.files import write_whole
 from airflow_provider_loopring.storage.snapshots import (
@@ -147,7 +148,7 @@ def read_cursor(root: str, *, conn_id: str | None) -> Cursor | None:
     :raises UntrustedError: it is not what :func:`write_cursor` writes (not JSON, another
         version, a day or a block that is no such thing, a first block after the last + 1),
         or the manifest of its day says other blocks (and is not the newer: see the module),
-        or its day has no manifest and its checkpoint does not list its blocks.
+        or its day has no manifest and its checkpoint does not start at its first block.
     """
     base = _path(f"{root.rstrip('/')}/{KIND}", conn_id)
     where = f"{root.rstrip('/')}/{KIND}/{CURSOR}"
@@ -167,7 +168,7 @@ def read_cursor(root: str, *, conn_id: str | None) -> Cursor | None:
     folder = partition(root, KIND, day)
     manifest = read_manifest(folder, conn_id=conn_id)
     if manifest is None:
-        _check_checkpoint(folder, first, last, where, conn_id)
+        _check_checkpoint(folder, first, where, conn_id)
         return Cursor(day, first, last, complete=False)
     said, newer = manifest.get("first_block"), _number(manifest.get("last_block"))
     if (said, newer) == (first, last):
@@ -194,6 +195,9 @@ def _verified_to(
     folder: str, manifest: dict[str, Any], first: int, last: int, conn_id: str | None
 ) -> bool:
     """Whether the manifest's ranges run from ``first`` to ``last`` and their files verify."""
+    base = _path(folder, conn_id)
+    if is_link(base.fs, base.path):
+        return False
     ranges = manifest.get("ranges")
     if not (isinstance(ranges, list) and ranges and isinstance(ranges[-1], dict)):
         return False
@@ -203,25 +207,22 @@ def _verified_to(
     return len(taken) == len(ranges) and taken[-1].last_block == last
 
 
-def _check_checkpoint(folder: str, first: int, last: int, where: str, conn_id: str | None) -> None:
-    """A cursor whose day has no manifest: its checkpoint must list blocks first..last."""
-    if last < first:
-        return  # it names no block: nothing of it can be skipped
+def _check_checkpoint(folder: str, first: int, where: str, conn_id: str | None) -> None:
+    """A cursor whose day has no manifest: a re-run of its day began (it writes its checkpoint
+    before it removes the manifest), so the checkpoint must start at the cursor's first block.
+    It may list fewer blocks than the cursor (a range taken back damaged, another format, a
+    failure before the re-run read as far): only a run of that day may go on from such a
+    cursor, and it reads every block after its checkpoint again."""
     base = _path(folder, conn_id)
     if is_link(base.fs, base.path):
         raise UntrustedError(f"{folder} is a link; not followed")
     if (base / RANGES).exists():
-        expected = first
-        for item in _listed(_read_json(base.fs, base.path, RANGES), first):
-            block_range = _block_range(item, f"{folder}/{RANGES}")
-            if block_range.first_block != expected or block_range.last_block > last:
-                break
-            if block_range.last_block == last:
-                return
-            expected = block_range.last_block + 1
+        data = _read_json(base.fs, base.path, RANGES)
+        if isinstance(data, dict) and _number(data.get("first_block")) == first:
+            return
     raise UntrustedError(
-        f"{where} says blocks {first}..{last} for a day with no {MANIFEST}, and its {RANGES} "
-        "does not list them"
+        f"{where} names {first} as the first block of a day with no {MANIFEST}, and its "
+        f"{RANGES} does not start there"
     )
 
 
@@ -247,6 +248,9 @@ def save_ranges(folder: str, first_block: int, ranges: Sequence[BlockRange], **k
     :param kw: ``conn_id``, the Airflow connection with the storage's credentials.
     """
     base = _path(folder, kw.get("conn_id"))
+    # A link standing for the day's folder (or the dataset's) goes before anything is written
+    # there; the output root, two folders up, is the run's own.
+    unlink_link(base.fs, posixpath.dirname(posixpath.dirname(base.path)), base.path)
     data = {
         "version": VERSION,
         "first_block": first_block,

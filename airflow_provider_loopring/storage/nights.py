@@ -196,6 +196,11 @@ def read_carry(root: str, day: str, entry: object, *, conn_id: str | None) -> Ac
     :raises UntrustedError: the file is not the one written, or holds no whole ids.
     """
     folder = partition(root, CARRY, day)
+    if not (_path(folder, conn_id) / "carry.ids").exists():
+        raise UntrustedError(
+            f"{folder}/carry.ids is not there (a later night's plan removes it): run this "
+            "night's planning task (batches) again with its carry task"
+        )
     given = entry if isinstance(entry, dict) else {}
     manifest = {"files": [{"name": "carry.ids", **{k: given.get(k) for k in ("bytes", "sha256")}}]}
     ids: array[int] = array("q")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any, NamedTuple, TypeVar
@@ -33,6 +34,7 @@ from airflow_provider_loopring.storage.files import write_whole
 
 MANIFEST = "_manifest.json"
 VERSION = 1
+_LINE_END = re.compile(r"\r\n|\r|\n")  # the ends of lines an accounts file may use
 T = TypeVar("T")
 
 
@@ -268,8 +270,6 @@ def iter_accounts(url: str, *, conn_id: str | None = None) -> Iterator[int | str
     :param conn_id: the Airflow connection with the storage's credentials.
     :raises LoopringInvalidParameterError: an entry that is no account, naming its line.
     """
-    import io
-
     from airflow_provider_loopring import _core as core
 
     def checked(value: object, where: str) -> int | str:
@@ -288,10 +288,21 @@ def iter_accounts(url: str, *, conn_id: str | None = None) -> Iterator[int | str
         for number, value in enumerate(items, 1):
             yield checked(value, f"accounts_path item {number}")
         return
-    for number, line in enumerate(io.StringIO(text, newline=None), 1):  # \r, \n or \r\n
+    for number, line in enumerate(_lines(text), 1):
         value = line.strip()
         if value and not value.startswith("#"):
             yield checked(value, f"accounts_path line {number}")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` (ended by \\n, \\r\\n or \\r), each sliced when it is reached:
+    no list of them, nor a copy of the text."""
+    start = 0
+    for end in _LINE_END.finditer(text):
+        yield text[start : end.start()]
+        start = end.end()
+    if start < len(text):
+        yield text[start:]
 
 
 def _accounts_text(data: bytes) -> str:

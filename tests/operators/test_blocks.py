@@ -372,13 +372,15 @@ def test_a_cursor_whose_day_has_no_manifest_goes_on_only_with_that_day(sandbox, 
         operator(tmp_path, day="2026-12-02").execute({})  # would leave day 1 incomplete
     checkpoint = folder / "_ranges.json"
     saved = checkpoint.read_text()
-    cut = json.loads(saved)
-    cut["ranges"] = cut["ranges"][:1]  # no longer lists the cursor's last block
-    checkpoint.write_text(json.dumps(cut))
-    with pytest.raises(LoopringBlockError, match=r"cannot be trusted: .* does not list them"):
+    moved = json.loads(saved)
+    moved["first_block"] += 1  # no checkpoint of the cursor's day
+    checkpoint.write_text(json.dumps(moved))
+    with pytest.raises(LoopringBlockError, match=r"cannot be trusted: .* does not start there"):
         operator(tmp_path, day="2026-12-01").execute({})
     assert sandbox.requests == []
-    checkpoint.write_text(saved)
+    cut = json.loads(saved)
+    cut["ranges"] = cut["ranges"][:1]  # lists fewer blocks than the cursor: read again
+    checkpoint.write_text(json.dumps(cut))
     done = operator(tmp_path, day="2026-12-01", blocks_per_range=2).execute({})
     assert (done["first_block"], done["last_block"]) == (day1[0], later[-1])
     assert as_tuples(read_day(tmp_path, "2026-12-01")[1]) == expected_records(sandbox, day1 + later)

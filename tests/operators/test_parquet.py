@@ -94,6 +94,28 @@ def test_many_small_parts_keep_their_order_and_rows_across_compactions(tmp_path)
     ]
 
 
+def test_json_columns_have_no_statistics_and_the_others_do(tmp_path):
+    url = f"file://{tmp_path}/b.parquet"
+    with ObjectStorageWriter(
+        url, conn_id=None, output_format="parquet", record_kind="balances",
+        snapshot_date="2026-01-01",
+    ) as writer:  # fmt: skip
+        part = writer.new_part()
+        for record in real_balances():
+            part.write(record)
+        part.close()
+        writer.commit([part], fetched_at="2026-01-01T00:00:00+00:00")
+    group = pq.ParquetFile(tmp_path / "b.parquet").metadata.row_group(0)
+    with_statistics = {
+        group.column(i).path_in_schema
+        for i in range(group.num_columns)
+        if group.column(i).is_stats_set
+    }
+    json_columns = {column.name for column in SCHEMAS["balances"] if column.type == "json"}
+    assert json_columns >= {"collectionInfo", "metadata", "extra"}
+    assert with_statistics == {column.name for column in SCHEMAS["balances"]} - json_columns
+
+
 def test_every_kind_has_accountid_and_the_snapshot_date():
     for kind, columns in SCHEMAS.items():
         names = [column.name for column in columns]
