@@ -101,6 +101,7 @@ def _plan(root: str, day: str, night_file: str) -> dict[str, Any]:
     from airflow_provider_loopring.operators.watch_list import WatchList
     from airflow_provider_loopring.storage import nights, snapshots
     from airflow_provider_loopring.storage.accounts import AccountCache
+    from airflow_provider_loopring.storage.carry import write_carry
 
     # As the DAG reads its accounts_path file (one account a line) into its watch list.
     watched = WatchList(snapshots.iter_accounts(f"file://{os.environ['BENCH_IDS']}"))
@@ -122,8 +123,10 @@ def _plan(root: str, day: str, night_file: str) -> dict[str, Any]:
         cache.save()
     nights.write_watched(root, day, map(account_key, watched), conn_id=None)
     about = night.about()
-    carry = nights.write_carry(root, day, night.carry, conn_id=None)
-    Path(night_file).write_text(json.dumps({"about": about, "fetch": night.fetch, "carry": carry}))
+    carried = write_carry(root, day, night.carry, conn_id=None)
+    Path(night_file).write_text(
+        json.dumps({"about": about, "fetch": night.fetch, "carry": carried})
+    )
     return about
 
 
@@ -154,6 +157,7 @@ def _fetch(root: str, day: str, night_file: str, kind: str) -> dict[str, Any]:
 def _carry(root: str, day: str, night_file: str) -> dict[str, Any]:
     """The ``carry`` task, then the ``complete`` tasks and the summary."""
     from airflow_provider_loopring.storage import nights, snapshots
+    from airflow_provider_loopring.storage.carry import carry_forward, read_carry
 
     night = json.loads(Path(night_file).read_text())
     files: dict[str, list[dict[str, Any]]] = {kind: [] for kind in ("balances", "collections")}
@@ -163,11 +167,10 @@ def _carry(root: str, day: str, night_file: str) -> dict[str, Any]:
             files[kind] += [json.loads(fetched.read_text())]
     incremental = night["about"]["mode"] == "incremental"
     last = nights.last_day(root, day, conn_id=None) if incremental else None
-    ids = nights.read_carry(root, day, night["carry"], conn_id=None) if last else ()
+    ids = read_carry(root, day, night["carry"], conn_id=None) if last else ()
     for kind in files:
         if last is not None:
-            entry = nights.carry_forward(root, last, kind, day, ids, conn_id=None)
-            files[kind] += [entry] if entry else []
+            files[kind] += carry_forward(root, last, kind, day, ids, conn_id=None)
         folder = snapshots.partition(root, kind, day)
         snapshots.commit_partition(folder, files[kind], conn_id=None, kind=kind, day=day)
     _summary(root, day, {**night["about"], "format": "parquet"})

@@ -159,6 +159,7 @@ it lists. A re-run of a day replaces that day.
         from airflow_provider_loopring.operators.nights import plan_night
         from airflow_provider_loopring.operators.watch_list import WatchList
         from airflow_provider_loopring.storage import nights, snapshots
+        from airflow_provider_loopring.storage.carry import write_carry
 
         context = get_current_context()
         params = context["params"]
@@ -192,7 +193,7 @@ it lists. A re-run of a day replaces that day.
         nights.write_watched(root, day, map(account_key, watched), conn_id=STORAGE_CONN_ID)
         context["ti"].xcom_push(key="night", value=night.about())
         if night.mode == "incremental":  # the ids in a file: XCom holds its size and digest
-            carried = nights.write_carry(root, day, night.carry, conn_id=STORAGE_CONN_ID)
+            carried = write_carry(root, day, night.carry, conn_id=STORAGE_CONN_ID)
             context["ti"].xcom_push(key="carry", value=carried)
         why = f" ({night.why_full})" if night.why_full else ""
         print(
@@ -229,6 +230,7 @@ it lists. A re-run of a day replaces that day.
 
         from airflow_provider_loopring.operators.arguments import run_day
         from airflow_provider_loopring.storage import nights
+        from airflow_provider_loopring.storage.carry import carry_forward, read_carry
 
         context = get_current_context()
         night = context["ti"].xcom_pull(task_ids="batches", key="night")
@@ -240,11 +242,10 @@ it lists. A re-run of a day replaces that day.
         if last is None or last.day != night["last_day"]:
             raise RuntimeError(f"the last complete day is no longer {night['last_day']}")
         carried = context["ti"].xcom_pull(task_ids="batches", key="carry")
-        ids = nights.read_carry(root, day, carried, conn_id=STORAGE_CONN_ID)  # checked
+        ids = read_carry(root, day, carried, conn_id=STORAGE_CONN_ID)  # checked
         files = {}
         for kind in ("balances", "collections"):
-            entry = nights.carry_forward(root, last, kind, day, ids, conn_id=STORAGE_CONN_ID)
-            files[kind] = [entry] if entry else []
+            files[kind] = carry_forward(root, last, kind, day, ids, conn_id=STORAGE_CONN_ID)
         return files
 
     carried = carry()

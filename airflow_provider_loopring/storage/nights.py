@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from array import array
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from airflow_provider_loopring._core.nights import AccountIds
@@ -27,11 +26,11 @@ from airflow_provider_loopring.storage.confined import (
     UntrustedError,
     check_entry,
     open_inside,
-    unlink_link,
     verified_chunks,
 )
 from airflow_provider_loopring.storage.snapshots import (
     MANIFEST,
+    object_path,
     partition,
     read_manifest,
     verified_files,
@@ -40,10 +39,8 @@ from airflow_provider_loopring.storage.snapshots import (
 
 WATCHED = "watched"
 KINDS = ("balances", "collections", WATCHED, "summary")
-CARRY_PART = "part-carry"
 MAX_SUMMARY_BYTES = 4 << 20
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DT = re.compile(r"dt=\d{4}-\d{2}-\d{2}")
 _KEY = re.compile(r"(account_id:[0-9]{1,10}|address:0x[0-9a-f]{40})")
 
 
@@ -105,19 +102,13 @@ def _read_summary(folder: str, manifest: dict[str, Any], conn_id: str | None) ->
     entry = next((e for e in entries if e[0] == "summary.json"), None)
     if entry is None or entry[1] > MAX_SUMMARY_BYTES:
         raise UntrustedError(f"{folder} lists no summary.json of at most {MAX_SUMMARY_BYTES} bytes")
-    base = _path(folder, conn_id)
+    base = object_path(folder, conn_id)
     with open_inside(base.fs, base.path, entry[0]) as source:
         data = b"".join(verified_chunks(source, entry[1], entry[2], f"{folder}/summary.json"))
     summary = json.loads(data)
     if not isinstance(summary, dict):
         raise UntrustedError(f"{folder}/summary.json is not an object")
     return summary
-
-
-def _path(url: str, conn_id: str | None) -> Any:
-    from airflow.sdk import ObjectStoragePath
-
-    return ObjectStoragePath(url.rstrip("/"), conn_id=conn_id)
 
 
 def verify_files(folder: str, manifest: dict[str, Any], *, conn_id: str | None) -> None:
@@ -128,7 +119,7 @@ def verify_files(folder: str, manifest: dict[str, Any], *, conn_id: str | None) 
     :param conn_id: the Airflow connection with the storage's credentials.
     :raises UntrustedError: a file is not the one its manifest describes.
     """
-    base = _path(folder, conn_id)
+    base = object_path(folder, conn_id)
     for item in manifest["files"]:
         name, size, digest = check_entry(item, f"{folder}/{MANIFEST}")
         with open_inside(base.fs, base.path, name) as source:
@@ -155,63 +146,6 @@ def write_watched(root: str, day: str, keys: Iterable[str], *, conn_id: str | No
         records += 1
     written = write_file(f"{folder}/part-0000.txt", data, records=records, conn_id=conn_id)
     commit_partition(folder, [written], conn_id=conn_id, kind=WATCHED, day=day)
-
-
-CARRY = "_carry"  # the plan's carried ids, for the carry task: <root>/_carry/dt=<day>/
-
-
-def write_carry(root: str, day: str, ids: array[int], *, conn_id: str | None) -> dict[str, Any]:
-    """Keep the account ids a night carries for its ``carry`` task (8 bytes an id), rather
-    than pass them through XCom (a JSON list: ~7 bytes an id in the metadata database, and
-    a Python list of them in both tasks).
-
-    :param root: the snapshot root URL.
-    :param day: the night's day.
-    :param ids: the carried account ids. The files of earlier nights go (their carry is
-        done: a DAG of one active run at a time).
-    :param conn_id: the Airflow connection with the storage's credentials.
-    :return: the file's entry (size and SHA-256), for :func:`read_carry`.
-    """
-    base = _path(root, conn_id)
-    kept = _path(f"{root.rstrip('/')}/{CARRY}", conn_id)
-    unlink_link(base.fs, base.path, _path(partition(root, CARRY, day), conn_id).path)
-    for folder in kept.iterdir() if kept.exists() else ():  # an earlier night's: done with
-        if _DT.fullmatch(folder.name) and folder.name < f"dt={day}":
-            base.fs.rm(folder.path, recursive=True)
-    data = array("q", ids)
-    if sys.byteorder != "little":
-        data.byteswap()
-    url = f"{partition(root, CARRY, day)}/carry.ids"
-    return write_file(url, data.tobytes(), records=len(data), conn_id=conn_id)
-
-
-def read_carry(root: str, day: str, entry: object, *, conn_id: str | None) -> AccountIds:
-    """The ids :func:`write_carry` kept for ``day``, checked against its entry.
-
-    :param root: the snapshot root URL.
-    :param day: the night's day.
-    :param entry: what :func:`write_carry` returned (through XCom): only its size and SHA-256
-        are used; the file is the day's, wherever the entry says it is.
-    :param conn_id: the Airflow connection with the storage's credentials.
-    :raises UntrustedError: the file is not the one written, or holds no whole ids.
-    """
-    folder = partition(root, CARRY, day)
-    if not (_path(folder, conn_id) / "carry.ids").exists():
-        raise UntrustedError(
-            f"{folder}/carry.ids is not there (a later night's plan removes it): run this "
-            "night's planning task (batches) again with its carry task"
-        )
-    given = entry if isinstance(entry, dict) else {}
-    manifest = {"files": [{"name": "carry.ids", **{k: given.get(k) for k in ("bytes", "sha256")}}]}
-    ids: array[int] = array("q")
-    for _, file in verified_files(folder, manifest, conn_id):
-        data = file.read()
-        if len(data) % ids.itemsize:
-            raise UntrustedError(f"{folder}/carry.ids holds no whole account ids")
-        ids.frombytes(data)
-    if sys.byteorder != "little":
-        ids.byteswap()
-    return AccountIds(ids)
 
 
 class Watched(NamedTuple):
@@ -259,99 +193,3 @@ def read_watched(root: str, last: LastDay, *, conn_id: str | None) -> Watched:
             elif str(int(value)) == value:  # "account_id:007" is no key an account has
                 ids.append(int(value))
     return Watched(AccountIds(ids), frozenset(addresses))
-
-
-def carry_forward(
-    root: str,
-    last: LastDay,
-    kind: str,
-    day: str,
-    accounts: Collection[int],
-    *,
-    conn_id: str | None,
-) -> dict[str, Any] | None:
-    """Write the last day's records of ``accounts`` into ``day``'s ``part-carry`` file.
-
-    :param root: the snapshot root URL.
-    :param last: the last complete day (its format is the night's).
-    :param kind: ``balances`` or ``collections``.
-    :param day: the night's day.
-    :param accounts: the account ids whose records are carried (any collection: they are
-        held here as one sorted array, 8 bytes an id).
-    :param conn_id: the Airflow connection with the storage's credentials.
-    :return: the file's entry for the partition's manifest, or None when nothing is carried.
-    :raises UntrustedError: a file of the last day is not its manifest's, or a record names
-        no account.
-    """
-    import pendulum
-
-    from airflow_provider_loopring.storage.formats import EXTENSIONS
-    from airflow_provider_loopring.storage.objects import ObjectStorageWriter
-
-    carried = accounts if isinstance(accounts, AccountIds) else AccountIds(accounts)
-    fmt = last.output_format
-    url = f"{partition(root, kind, day)}/{CARRY_PART}.{EXTENSIONS[fmt]}"
-    with ObjectStorageWriter(
-        url, conn_id=conn_id, output_format=fmt, record_kind=kind, snapshot_date=day
-    ) as writer:
-        part = writer.new_part()
-        files = verified_files(last.folder(root, kind), last.manifests[kind], conn_id)
-        try:
-            for name, file in files:
-                if name.endswith(".parquet"):
-                    for batch in _parquet_batches(file, kind, day, carried):
-                        part.write_batch(batch)
-                else:
-                    for record in _json_records(name, file):
-                        account = record.get("accountId") if isinstance(record, dict) else None
-                        if type(account) is not int:
-                            raise UntrustedError(f"{name} of {last.day}: a record names no account")
-                        if account in carried:
-                            part.write(record)
-        finally:
-            part.close()
-        if not part.records:
-            return None
-        return writer.commit([part], fetched_at=pendulum.now("UTC").isoformat())
-
-
-def _json_records(name: str, file: Any) -> Iterator[Any]:
-    if name.endswith(".json"):
-        yield from json.load(file)
-    else:
-        yield from (json.loads(line) for line in file if line.strip())
-
-
-def _parquet_batches(file: Any, kind: str, day: str, accounts: AccountIds) -> Iterator[Any]:
-    """The rows of ``accounts``, as batches of the current schema, dated ``day``.
-
-    A version-1 file has no ``fetchedAt``: its rows carry it empty (when they were fetched
-    is not known). Which rows: Arrow's ``is_in`` against the ids' array, no Python objects.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from airflow_provider_loopring.storage.parquet import read_batches, record_batch
-    from airflow_provider_loopring.storage.schemas import arrow_schema
-
-    schema = arrow_schema(kind)
-    values = accounts.values
-    wanted = pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
-    for batch in read_batches(file):
-        ids = batch.column(batch.schema.get_field_index("accountId"))
-        if not pa.types.is_integer(ids.type):  # as before: no row of such a column is kept
-            continue
-        keep = pc.fill_null(pc.is_in(ids.cast(pa.int64()), value_set=wanted), False)
-        if not pc.any(keep).as_py():
-            continue
-        chosen = batch.filter(keep)
-        columns = []
-        for field in schema:
-            index = chosen.schema.get_field_index(field.name)
-            if field.name == "snapshot_date":
-                columns.append(record_batch(pa.schema([field]), [[day]] * chosen.num_rows)[0])
-            elif index < 0:
-                columns.append(pa.nulls(chosen.num_rows, field.type))
-            else:
-                columns.append(chosen.column(index).cast(field.type))
-        yield pa.RecordBatch.from_arrays(columns, schema=schema)

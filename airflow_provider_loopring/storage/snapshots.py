@@ -48,6 +48,17 @@ def partition(root: str, kind: str, day: str) -> str:
     return f"{root.rstrip('/')}/{kind}/dt={day}"
 
 
+def object_path(url: str, conn_id: str | None) -> Any:
+    """The ``ObjectStoragePath`` of ``url`` (a trailing slash dropped), with the connection.
+
+    :param url: a file's or a folder's URL.
+    :param conn_id: the Airflow connection with the storage's credentials.
+    """
+    from airflow.sdk import ObjectStoragePath
+
+    return ObjectStoragePath(url.rstrip("/"), conn_id=conn_id)
+
+
 def _path(url: str, conn_id: str | None) -> Any:
     from airflow.sdk import ObjectStoragePath
 

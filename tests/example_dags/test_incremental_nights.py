@@ -19,6 +19,7 @@ import pytest
 from airflow_provider_loopring.hooks.loopring import LoopringHook
 from airflow_provider_loopring.operators.nights import plan_night
 from airflow_provider_loopring.operators.watch_list import WatchList
+from airflow_provider_loopring.storage import carry
 from tests.example_dags.snapshot_day import read_partition
 
 DAYS = ("2026-03-01", "2026-03-02", "2026-03-03")
@@ -50,8 +51,9 @@ def unstamped(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @pytest.mark.newest_only  # our logic, not Airflow's: ~75 s a run on 3.1
 def test_an_incremental_night_equals_a_full_scan_and_costs_what_changed(
-    snapshot_dag: Any, sandbox: Any, tmp_path: Path
+    snapshot_dag: Any, sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(carry, "CARRY_FILE_ROWS", 4)  # carried records: several files
     a, b, c, d, e, f, g = (account["accountId"] for account in sandbox.accounts)
     root, full_root = tmp_path / "nights", tmp_path / "full"
     d_owner = sandbox.accounts[3]["owner"]  # watched by address: resolved once, then carried
@@ -94,6 +96,10 @@ def test_an_incremental_night_equals_a_full_scan_and_costs_what_changed(
     assert holdings(day2) == truth(sandbox, watched)
     assert {r["accountId"] for r in day2} == set(watched)
     carried = [r for r in day2 if r["accountId"] in (d, e)]
+    names = [item["name"] for item in read_partition(root, "balances", DAYS[1])[0]["files"]]
+    carry_files = [name for name in names if name.startswith("part-carry-")]
+    assert carry_files == [f"part-carry-{n:04d}.jsonl" for n in range(len(carry_files))]
+    assert len(carry_files) == -(-len(carried) // 4)  # 4 records a file, the last may hold less
     assert unstamped(carried) == unstamped([r for r in day1 if r["accountId"] in (d, e)])
     assert {r["fetchedAt"] for r in carried} <= {r["fetchedAt"] for r in day1}
 
@@ -166,9 +172,11 @@ def test_a_change_no_block_names_is_caught_by_the_sample_and_the_night_goes_full
 
 
 def test_parquet_nights_carry_from_a_version_1_day(
-    snapshot_dag: Any, sandbox: Any, tmp_path: Path
+    snapshot_dag: Any, sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import pyarrow.parquet as pq
+
+    monkeypatch.setattr(carry, "CARRY_FILE_ROWS", 1)  # a new file after each batch
 
     ids = [account["accountId"] for account in sandbox.accounts]
     root = tmp_path / "lake"
@@ -197,6 +205,9 @@ def test_parquet_nights_carry_from_a_version_1_day(
     assert len(sandbox.requests) == 1 + 1  # the head, and the one sampled wallet
     assert holdings(read_partition(root, "balances", DAYS[2])[1]) == truth(sandbox, ids)
     assert _changes(root, DAYS[2]) == []
+    names = [item["name"] for item in read_partition(root, "balances", DAYS[2])[0]["files"]]
+    assert len(names) > 1  # each batch of day 2's files in a carry file of its own
+    assert names == [f"part-carry-{n:04d}.parquet" for n in range(len(names))]
 
 
 def _as_version_1(folder: Path) -> None:

@@ -15,7 +15,7 @@ from airflow_provider_loopring._core.nights import AccountIds, sorted_unique
 from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
 from airflow_provider_loopring.operators.arguments import check_accounts
 from airflow_provider_loopring.operators.watch_list import WatchList
-from airflow_provider_loopring.storage import nights, snapshots
+from airflow_provider_loopring.storage import carry, snapshots
 from airflow_provider_loopring.storage.confined import UntrustedError
 
 A = "0x" + "ab" * 20
@@ -101,22 +101,22 @@ def test_the_carried_ids_are_kept_in_a_file_checked_when_read(tmp_path: Path) ->
     ids = array("q", [9, 4, 4_000_000_000, 1])
     old = tmp_path / "_carry" / "dt=2026-05-01"
     old.mkdir(parents=True)
-    entry = nights.write_carry(root, "2026-05-02", ids, conn_id=None)
+    entry = carry.write_carry(root, "2026-05-02", ids, conn_id=None)
     assert entry["records"] == 4 and entry["bytes"] == 32
     assert not old.exists()  # an earlier night's carry is done
-    assert list(nights.read_carry(root, "2026-05-02", entry, conn_id=None)) == [1, 4, 9, 4 * 10**9]
+    assert list(carry.read_carry(root, "2026-05-02", entry, conn_id=None)) == [1, 4, 9, 4 * 10**9]
 
     stored = tmp_path / "_carry" / "dt=2026-05-02" / "carry.ids"
     stored.write_bytes(stored.read_bytes()[:-8] + array("q", [5]).tobytes())
     with pytest.raises(UntrustedError, match=r"carry\.ids"):
-        nights.read_carry(root, "2026-05-02", entry, conn_id=None)
+        carry.read_carry(root, "2026-05-02", entry, conn_id=None)
     data = stored.read_bytes()[:-3]
     stored.write_bytes(data)  # a whole file, but not of whole ids: refused too
     forged = {**entry, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     with pytest.raises(UntrustedError, match="whole account ids"):
-        nights.read_carry(root, "2026-05-02", forged, conn_id=None)
+        carry.read_carry(root, "2026-05-02", forged, conn_id=None)
     with pytest.raises(UntrustedError):
-        nights.read_carry(root, "2026-05-02", ["not", "an", "entry"], conn_id=None)
+        carry.read_carry(root, "2026-05-02", ["not", "an", "entry"], conn_id=None)
 
 
 def test_a_link_in_place_of_the_carry_folder_is_not_written_through(tmp_path: Path) -> None:
@@ -124,13 +124,13 @@ def test_a_link_in_place_of_the_carry_folder_is_not_written_through(tmp_path: Pa
     outside.mkdir()
     (tmp_path / "root" / "_carry").mkdir(parents=True)
     (tmp_path / "root" / "_carry" / "dt=2026-05-02").symlink_to(outside)
-    nights.write_carry(f"file://{tmp_path}/root", "2026-05-02", array("q", [1]), conn_id=None)
+    carry.write_carry(f"file://{tmp_path}/root", "2026-05-02", array("q", [1]), conn_id=None)
     assert list(outside.iterdir()) == []
 
 
 def test_a_carry_file_a_later_night_removed_says_what_to_run_again(tmp_path: Path) -> None:
     root = f"file://{tmp_path}"
-    entry = nights.write_carry(root, "2026-05-01", array("q", [1]), conn_id=None)
-    nights.write_carry(root, "2026-05-02", array("q", [2]), conn_id=None)
+    entry = carry.write_carry(root, "2026-05-01", array("q", [1]), conn_id=None)
+    carry.write_carry(root, "2026-05-02", array("q", [2]), conn_id=None)
     with pytest.raises(UntrustedError, match=r"run this night's planning task \(batches\)"):
-        nights.read_carry(root, "2026-05-01", entry, conn_id=None)
+        carry.read_carry(root, "2026-05-01", entry, conn_id=None)
