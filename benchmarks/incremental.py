@@ -39,6 +39,7 @@ NFTS = 10
 DAYS = 7
 RATE = 5.0  # Loopring's documented limit per key, requests a second
 PAGE = 50
+BATCHES = 4  # the example snapshot DAG's
 FIRST_DAY = "2026-06-01"
 
 
@@ -54,7 +55,8 @@ def _ids(sandbox: Any) -> list[int]:
 
 
 def write_first_day(sandbox: Any, root: str, ids: list[int]) -> None:
-    """Day 0, a full night as the endpoints would answer it, written by the DAG's writers."""
+    """Day 0, a full night as the endpoints would answer it, written by the DAG's writers: one
+    file per batch, as the DAG's 4 batches write it."""
     from airflow_provider_loopring.storage import nights, snapshots
     from airflow_provider_loopring.storage.objects import ObjectStorageWriter
 
@@ -62,24 +64,26 @@ def write_first_day(sandbox: Any, root: str, ids: list[int]) -> None:
     stamp = int(time.time() * 1000)
     for kind in ("balances", "collections"):
         folder = snapshots.partition(root, kind, day)
-        with ObjectStorageWriter(
-            f"{folder}/part-0000.parquet",
-            conn_id=None,
-            output_format="parquet",
-            record_kind=kind,
-            snapshot_date=day,
-        ) as writer:
-            part = writer.new_part()
-            for account in ids:
-                if kind == "balances":
-                    records = data.snapshot_balances(account, True, False)
-                else:
-                    records = data.snapshot_collections(account, True)
-                for record in records:
-                    part.write({**record, "accountId": account, "fetchedAt": stamp})
-            part.close()
-            ref = writer.commit([part], fetched_at="")
-        snapshots.commit_partition(folder, [ref], conn_id=None, kind=kind, day=day)
+        refs = []
+        for index, batch in enumerate(snapshots.split(ids, BATCHES)):
+            with ObjectStorageWriter(
+                f"{folder}/part-{index:04d}.parquet",
+                conn_id=None,
+                output_format="parquet",
+                record_kind=kind,
+                snapshot_date=day,
+            ) as writer:
+                part = writer.new_part()
+                for account in batch:
+                    if kind == "balances":
+                        records = data.snapshot_balances(account, True, False)
+                    else:
+                        records = data.snapshot_collections(account, True)
+                    for record in records:
+                        part.write({**record, "accountId": account, "fetchedAt": stamp})
+                part.close()
+                refs.append(writer.commit([part], fetched_at=""))
+        snapshots.commit_partition(folder, refs, conn_id=None, kind=kind, day=day)
     nights.write_watched(root, day, (f"account_id:{a}" for a in ids), conn_id=None)
     _summary(root, day, {"as_of_block": data.head, "last_full_day": day, "format": "parquet"})
 
