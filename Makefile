@@ -86,13 +86,35 @@ matrix-versions-%: $(VENV)-%/.installed-stamp
 	@echo "== Airflow $*: packages resolved differently from $(VENV) (Airflow $(AIRFLOW_VERSION)):"
 	@comm -13 $(VENV)-$*/.freeze-newest $(VENV)-$*/.freeze | sed 's/^/   /'
 
-# Each minor in its own venv, one after the other (the DAG tests want one process each).
+# Each minor in its own venv and its own pytest process (the DAG tests want one process each),
+# all at the same time: each pytest keeps one core busy, and CI has two. Nothing is shared
+# between them (each session makes its own AIRFLOW_HOME, servers take free ports, files go
+# under tmp_path). Each minor's output goes to $(VENV)-<minor>/pytest.log, printed whole
+# when it ends, in MATRIX order; the target fails if any minor failed, and names it.
 test-matrix: $(foreach minor,$(MATRIX),matrix-versions-$(minor))
 	$(BIN)/mypy --python-version 3.10
-	@set -e; for minor in $(MATRIX); do \
-		echo "== Airflow $$($(VENV)-$$minor/bin/python -c 'import airflow; print(airflow.__version__)')"; \
-		$(VENV)-$$minor/bin/python -m pytest -q -p no:cacheprovider tests $(MATRIX_IGNORE) $(PYTEST_ARGS); \
-	done
+	@running=; for minor in $(MATRIX); do \
+		log=$(VENV)-$$minor/pytest.log; \
+		( start=$$(date +%s); \
+		  echo "== Airflow $$($(VENV)-$$minor/bin/python -c 'from importlib.metadata import version; print(version("apache-airflow"))') ($(VENV)-$$minor)"; \
+		  $(VENV)-$$minor/bin/python -m pytest -q -p no:cacheprovider tests $(MATRIX_IGNORE) $(PYTEST_ARGS); \
+		  rc=$$?; \
+		  echo "== Airflow $$minor: $$([ $$rc = 0 ] && echo passed || echo "FAILED (pytest exit $$rc)") in $$(( $$(date +%s) - start )) s"; \
+		  exit $$rc ) > $$log 2>&1 & \
+		running="$$running $$minor:$$!"; \
+		echo "== Airflow $$minor: started; to follow it: tail -f $$log"; \
+	done; \
+	failed=; for job in $$running; do \
+		minor=$${job%%:*}; wait $${job#*:} || failed="$$failed $$minor"; \
+		cat $(VENV)-$$minor/pytest.log; \
+	done; \
+	echo "== make test-matrix, each minor:"; \
+	for minor in $(MATRIX); do tail -n 1 $(VENV)-$$minor/pytest.log; done; \
+	if [ -n "$$failed" ]; then \
+		echo "make test-matrix: FAILED on Airflow$$failed: its log is above, and in" \
+			$$(for minor in $$failed; do printf '%s ' $(VENV)-$$minor/pytest.log; done); \
+		exit 1; \
+	fi
 
 $(VENV)/.release-stamp: $(STAMP)
 	$(BIN)/uv pip install --python $(BIN)/python --quiet -e ".[release]"
