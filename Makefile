@@ -86,13 +86,39 @@ matrix-versions-%: $(VENV)-%/.installed-stamp
 	@echo "== Airflow $*: packages resolved differently from $(VENV) (Airflow $(AIRFLOW_VERSION)):"
 	@comm -13 $(VENV)-$*/.freeze-newest $(VENV)-$*/.freeze | sed 's/^/   /'
 
-# Each minor in its own venv, one after the other (the DAG tests want one process each).
+# Each minor in its own venv and its own pytest process (the DAG tests want one process each),
+# MATRIX_JOBS of them at the same time: each pytest keeps one core busy, and CI has two.
+# Nothing is shared between them (each session makes its own AIRFLOW_HOME, servers take free
+# ports, files go under tmp_path). Each minor's output goes to $(VENV)-<minor>/pytest.log,
+# printed whole when all have ended, in MATRIX order; the target fails if any minor failed,
+# and names it. The runs are make's own jobs, not shell background jobs (which would ignore
+# SIGINT): Ctrl-C stops them as it stops any pytest.
+MATRIX_JOBS ?= $(words $(MATRIX))
 test-matrix: $(foreach minor,$(MATRIX),matrix-versions-$(minor))
 	$(BIN)/mypy --python-version 3.10
-	@set -e; for minor in $(MATRIX); do \
-		echo "== Airflow $$($(VENV)-$$minor/bin/python -c 'import airflow; print(airflow.__version__)')"; \
-		$(VENV)-$$minor/bin/python -m pytest -q -p no:cacheprovider tests $(MATRIX_IGNORE) $(PYTEST_ARGS); \
-	done
+	@$(MAKE) --no-print-directory -j$(MATRIX_JOBS) $(foreach minor,$(MATRIX),matrix-pytest-$(minor))
+	@failed=; for minor in $(MATRIX); do \
+		cat $(VENV)-$$minor/pytest.log; \
+		[ "$$(cat $(VENV)-$$minor/pytest.rc 2>/dev/null)" = 0 ] || failed="$$failed $$minor"; \
+	done; \
+	echo "== make test-matrix, each minor:"; \
+	for minor in $(MATRIX); do tail -n 1 $(VENV)-$$minor/pytest.log; done; \
+	if [ -n "$$failed" ]; then \
+		echo "make test-matrix: FAILED on Airflow$$failed: its log is above, and in" \
+			$$(for minor in $$failed; do printf '%s ' $(VENV)-$$minor/pytest.log; done); \
+		exit 1; \
+	fi
+
+# One minor's tests into its log, its exit status into pytest.rc: this target itself does
+# not fail, so that the other minors run on and test-matrix prints every log.
+matrix-pytest-%: $(VENV)-%/.installed-stamp
+	@echo "== Airflow $*: started; to follow it: tail -f $(VENV)-$*/pytest.log"
+	@rm -f $(VENV)-$*/pytest.rc; start=$$(date +%s); \
+	{ echo "== Airflow $(AIRFLOW_$*) ($(VENV)-$*)"; \
+	  $(VENV)-$*/bin/python -m pytest -q -p no:cacheprovider tests $(MATRIX_IGNORE) $(PYTEST_ARGS) </dev/null; \
+	  rc=$$?; echo $$rc > $(VENV)-$*/pytest.rc; \
+	  echo "== Airflow $*: $$([ $$rc = 0 ] && echo passed || echo "FAILED (pytest exit $$rc)") in $$(( $$(date +%s) - start )) s"; \
+	} > $(VENV)-$*/pytest.log 2>&1
 
 $(VENV)/.release-stamp: $(STAMP)
 	$(BIN)/uv pip install --python $(BIN)/python --quiet -e ".[release]"
