@@ -28,12 +28,10 @@ from airflow_provider_loopring.storage.snapshots import (
     write_file,
 )
 
+CARRY = "_carry"  # the plan's carried ids, for the carry task: <root>/_carry/dt=<day>/
 CARRY_PART = "part-carry"
 CARRY_FILE_ROWS = 250_000  # ~85 row groups of balances with metadata: a ~3 MiB footer read
 _DT = re.compile(r"dt=\d{4}-\d{2}-\d{2}")
-
-
-CARRY = "_carry"  # the plan's carried ids, for the carry task: <root>/_carry/dt=<day>/
 
 
 def write_carry(root: str, day: str, ids: array[int], *, conn_id: str | None) -> dict[str, Any]:
