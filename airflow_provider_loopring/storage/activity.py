@@ -46,6 +46,7 @@ from airflow_provider_loopring.storage.confined import (
 from airflow_provider_loopring.storage.files import write_whole
 from airflow_provider_loopring.storage.snapshots import (
     MANIFEST,
+    object_path,
     partition,
     read_manifest,
     verified_files,
@@ -134,12 +135,6 @@ def _read_json(fs: Any, folder: str, name: str) -> Any:
         raise UntrustedError(f"{name} is not JSON ({error})") from None
 
 
-def _path(url: str, conn_id: str | None) -> Any:
-    from airflow.sdk import ObjectStoragePath
-
-    return ObjectStoragePath(url, conn_id=conn_id)
-
-
 def read_cursor(root: str, *, conn_id: str | None) -> Cursor | None:
     """The cursor of the dataset under ``root``, verified; None when there is none yet.
 
@@ -150,7 +145,7 @@ def read_cursor(root: str, *, conn_id: str | None) -> Cursor | None:
         or the manifest of its day says other blocks (and is not the newer: see the module),
         or its day has no manifest and its checkpoint does not start at its first block.
     """
-    base = _path(f"{root.rstrip('/')}/{KIND}", conn_id)
+    base = object_path(f"{root.rstrip('/')}/{KIND}", conn_id)
     where = f"{root.rstrip('/')}/{KIND}/{CURSOR}"
     if is_link(base.fs, base.path):
         raise UntrustedError(f"{root.rstrip('/')}/{KIND} is a link; not followed")
@@ -195,7 +190,7 @@ def _verified_to(
     folder: str, manifest: dict[str, Any], first: int, last: int, conn_id: str | None
 ) -> bool:
     """Whether the manifest's ranges run from ``first`` to ``last`` and their files verify."""
-    base = _path(folder, conn_id)
+    base = object_path(folder, conn_id)
     if is_link(base.fs, base.path):
         return False
     ranges = manifest.get("ranges")
@@ -213,7 +208,7 @@ def _check_checkpoint(folder: str, first: int, where: str, conn_id: str | None) 
     It may list fewer blocks than the cursor (a range taken back damaged, another format, a
     failure before the re-run read as far): only a run of that day may go on from such a
     cursor, and it reads every block after its checkpoint again."""
-    base = _path(folder, conn_id)
+    base = object_path(folder, conn_id)
     if is_link(base.fs, base.path):
         raise UntrustedError(f"{folder} is a link; not followed")
     if (base / RANGES).exists():
@@ -233,7 +228,7 @@ def write_cursor(root: str, cursor: Cursor, *, conn_id: str | None) -> None:
     :param cursor: where the run stopped.
     :param conn_id: the Airflow connection with the storage's credentials.
     """
-    base = _path(f"{root.rstrip('/')}/{KIND}", conn_id)
+    base = object_path(f"{root.rstrip('/')}/{KIND}", conn_id)
     data = {"version": VERSION, **asdict(cursor)}
     del data["complete"]  # what the store says when the cursor is read, not the cursor's
     write_whole(base.fs, f"{base.path}/{CURSOR}", json.dumps(data).encode())
@@ -247,7 +242,7 @@ def save_ranges(folder: str, first_block: int, ranges: Sequence[BlockRange], **k
     :param ranges: every range finished, in order.
     :param kw: ``conn_id``, the Airflow connection with the storage's credentials.
     """
-    base = _path(folder, kw.get("conn_id"))
+    base = object_path(folder, kw.get("conn_id"))
     # A link standing for the day's folder (or the dataset's) goes before anything is written
     # there; the output root, two folders up, is the run's own.
     unlink_link(base.fs, posixpath.dirname(posixpath.dirname(base.path)), base.path)
@@ -274,7 +269,7 @@ def finished_ranges(
     :param end_block: the last block the run may hold; None: no bound.
     :param conn_id: the Airflow connection with the storage's credentials.
     """
-    base = _path(folder.rstrip("/"), conn_id)
+    base = object_path(folder.rstrip("/"), conn_id)
     best: list[BlockRange] = []
     if is_link(base.fs, base.path):
         log.warning("%s is a link: nothing in it is taken back; its blocks are read again.", folder)

@@ -59,12 +59,6 @@ def object_path(url: str, conn_id: str | None) -> Any:
     return ObjectStoragePath(url.rstrip("/"), conn_id=conn_id)
 
 
-def _path(url: str, conn_id: str | None) -> Any:
-    from airflow.sdk import ObjectStoragePath
-
-    return ObjectStoragePath(url, conn_id=conn_id)
-
-
 def start_day(root: str, day: str, kinds: Iterable[str], *, conn_id: str | None) -> None:
     """Mark a day incomplete before its files are written again: remove its manifests.
 
@@ -73,9 +67,9 @@ def start_day(root: str, day: str, kinds: Iterable[str], *, conn_id: str | None)
     :param kinds: the record kinds the run writes again.
     :param conn_id: the Airflow connection with the storage's credentials.
     """
-    base = _path(root.rstrip("/"), conn_id)
+    base = object_path(root.rstrip("/"), conn_id)
     for kind in kinds:
-        folder = _path(partition(root, kind, day), conn_id)
+        folder = object_path(partition(root, kind, day), conn_id)
         # A link standing for the kind's or the day's folder would take the day's files
         # outside the snapshot root: the link goes (it is inside the root), not its target.
         unlink_link(base.fs, base.path, folder.path)
@@ -96,7 +90,7 @@ def commit_partition(
     :param about: more to say in the manifest (``kind``, ``day``, counts).
     :return: the manifest.
     """
-    base = _path(folder, conn_id)
+    base = object_path(folder, conn_id)
     names = []
     for item in files:
         name = posixpath.basename(item["path"])
@@ -133,7 +127,7 @@ def write_file(
     """
     import hashlib
 
-    target = _path(url, conn_id)
+    target = object_path(url, conn_id)
     write_whole(target.fs, target.path, data)
     return {
         "path": url,
@@ -152,7 +146,7 @@ def read_manifest(folder: str, *, conn_id: str | None = None) -> dict[str, Any] 
         object, or a file entry whose name is not a plain name in the partition, or without
         its size or SHA-256.
     """
-    base = _path(folder.rstrip("/"), conn_id)
+    base = object_path(folder.rstrip("/"), conn_id)
     if not (base / MANIFEST).exists():
         return None
     with open_inside(base.fs, base.path, MANIFEST) as source:
@@ -221,7 +215,7 @@ def verified_files(
     :param conn_id: the Airflow connection with the storage's credentials.
     :raises UntrustedError: a file is not the one its manifest describes.
     """
-    base = _path(folder.rstrip("/"), conn_id)
+    base = object_path(folder.rstrip("/"), conn_id)
     where = f"{folder.rstrip('/')}/{MANIFEST}"
     for item in manifest["files"]:
         entry = check_entry(item, where)
@@ -288,7 +282,7 @@ def iter_accounts(url: str, *, conn_id: str | None = None) -> Iterator[int | str
             return core.check_address(value, where)
         return core.check_account_id(value, where)
 
-    text = _accounts_text(_path(url, conn_id).read_bytes())
+    text = _accounts_text(object_path(url, conn_id).read_bytes())
     if text.lstrip().startswith("["):
         try:
             items = json.loads(text)
