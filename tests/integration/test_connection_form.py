@@ -8,6 +8,7 @@ Screenshots of every step are kept in the test's temporary folder and named when
 
 from __future__ import annotations
 
+import functools
 import json
 import urllib.parse
 import urllib.request
@@ -186,16 +187,21 @@ class UpstreamTestButtonBug(AssertionError):
 
 def _test_result(driver: Any, button: Any) -> tuple[str, str, str] | None:
     """What the page shows once a test answered: the colour the Test button's icon turned
-    (green or red; it stays) and the title and text of the toast (it goes after 2 to 5 s)."""
+    (green or red; it stays) and the title and text of the toast (it goes after 2 to 5 s).
+
+    The toast's text is read from the DOM (`textContent`), not as rendered: while the toast
+    fades in, Selenium's `.text` of a not yet visible element is '' (seen once in CI, a red
+    icon and an empty title). None until the toast has its title."""
     color = button.find_element(*_by("svg")).get_attribute("color")
     toasts = driver.find_elements(*_by("[data-scope=toast][data-part=root]"))
     if color not in ("green", "red") or not toasts:
         return None
     toast = toasts[-1]
     title, text = (
-        toast.find_element(*_by(f"[data-part={p}]")).text for p in ("title", "description")
+        (toast.find_element(*_by(f"[data-part={p}]")).get_attribute("textContent") or "").strip()
+        for p in ("title", "description")
     )
-    return color, title, text
+    return (color, title, text) if title else None
 
 
 @pytest.mark.xfail(
@@ -266,15 +272,18 @@ with DAG(
 """
 
 
-def _link_buttons(driver: Any) -> dict[str, str]:
-    """What the task instance page shows under "Extra Links": each button's text and href."""
+def _link_buttons(driver: Any, at_least: int) -> dict[str, str] | None:
+    """What the task instance page shows under "Extra Links": each button's text (from the
+    DOM, as a link still fading in has no rendered text) and href; None while fewer than
+    `at_least` are there."""
     from selenium.webdriver.common.by import By
 
-    return {
-        a.text: a.get_dom_attribute("href")
+    texts = {
+        (a.get_attribute("textContent") or "").strip(): a.get_dom_attribute("href")
         for a in driver.find_elements(By.TAG_NAME, "a")
-        if a.text.startswith("Loopring ")
     }
+    links = {text: href for text, href in texts.items() if text.startswith("Loopring ")}
+    return links if len(links) >= at_least else None
 
 
 def _api_links(deployment: AirflowDeployment, run: str, task_id: str) -> dict[str, Any]:
@@ -324,8 +333,9 @@ def test_a_task_shows_links_to_its_account_and_collection_in_the_connection_s_ex
     for task_id, links in expected.items():
         # The task instance's Details tab shows its "Extra Links".
         driver.get(f"{deployment.api_url}/dags/loopring_links/runs/{run}/tasks/{task_id}/details")
-        # The page renders all the links at once, when their request answers.
-        shown = steps.wait(f"the extra links of {task_id}", lambda: _link_buttons(driver))
+        # The page renders the links when their request answers: wait for as many as expected.
+        find = functools.partial(_link_buttons, driver, at_least=len(links))
+        shown = steps.wait(f"the extra links of {task_id}", find)
         steps.shot(f"links-{task_id}")
         assert shown == links, f"{task_id}: {shown}. {steps}"
         assert _api_links(deployment, run, task_id) == links, str(steps)
