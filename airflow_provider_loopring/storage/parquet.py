@@ -16,9 +16,16 @@ from functools import cache
 from typing import IO, Any
 
 from airflow_provider_loopring.exceptions import LoopringInvalidParameterError
-from airflow_provider_loopring.storage.schemas import RowReader, arrow_schema, statistics_columns
+from airflow_provider_loopring.storage.schemas import (
+    RowReader,
+    arrow_schema,
+    dictionary_columns,
+    statistics_columns,
+)
 
-BATCH_ROWS = 1_000  # ~2.5 MiB of rows with metadata per worker thread
+# ~1.2 MiB of rows with metadata per worker thread, as Python rows and again as Arrow's
+# (1,000 held 16 MiB more over the operator's threads: benchmarks/memory.py)
+BATCH_ROWS = 500
 ROW_GROUP_ROWS = 50_000
 ROW_GROUP_BYTES = 4 << 20  # ~4 MiB of Arrow data: ~1,500 balances with metadata
 # A row group's batches waiting for it are copied into one every this many (one per account:
@@ -158,8 +165,12 @@ def write_parts(kind: str, parts: Sequence[Any], out: IO[bytes]) -> None:
     pending: list[Any] = []  # batches copied into one, each group of COMPACT_BATCHES
     fresh: list[Any] = []  # batches as read, each holding its own part's schema
     size = rows = 0
-    statistics = statistics_columns(kind)
-    with pq.ParquetWriter(out, schema, compression="zstd", write_statistics=statistics) as writer:
+    options = {
+        "compression": "zstd",
+        "write_statistics": statistics_columns(kind),
+        "use_dictionary": dictionary_columns(kind),
+    }
+    with pq.ParquetWriter(out, schema, **options) as writer:
         for part in parts:
             if not part.records:
                 continue

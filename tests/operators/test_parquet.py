@@ -116,6 +116,31 @@ def test_json_columns_have_no_statistics_and_the_others_do(tmp_path):
     assert with_statistics == {column.name for column in SCHEMAS["balances"]} - json_columns
 
 
+def test_only_the_status_columns_are_dictionary_encoded_and_read_back_as_written(tmp_path):
+    url = f"file://{tmp_path}/b.parquet"
+    with ObjectStorageWriter(
+        url, conn_id=None, output_format="parquet", record_kind="balances",
+        snapshot_date="2026-01-01",
+    ) as writer:  # fmt: skip
+        part = writer.new_part()
+        for record in real_balances():
+            part.write(record)
+        part.close()
+        writer.commit([part], fetched_at="2026-01-01T00:00:00+00:00")
+    file = pq.ParquetFile(tmp_path / "b.parquet")
+    group = file.metadata.row_group(0)
+    encoded = {
+        group.column(i).path_in_schema
+        for i in range(group.num_columns)
+        if group.column(i).has_dictionary_page
+    }
+    assert encoded == {"nftType", "deploymentStatus"}
+    table = file.read()
+    assert table.schema.equals(arrow_schema("balances"))
+    statuses = [record.get("deploymentStatus") for record in real_balances()]
+    assert table.column("deploymentStatus").to_pylist() == statuses
+
+
 def test_every_kind_has_accountid_and_the_snapshot_date():
     for kind, columns in SCHEMAS.items():
         names = [column.name for column in columns]
