@@ -24,7 +24,7 @@ from airflow_provider_loopring.storage.schemas import (
 )
 
 # ~1.2 MiB of rows with metadata per worker thread, as Python rows and again as Arrow's
-# (1,000 held 16 MiB more over the operator's threads: benchmarks/memory.py)
+# (1,000 held 8.5 MiB more over the operator's threads: benchmarks/memory.py)
 BATCH_ROWS = 500
 ROW_GROUP_ROWS = 50_000
 ROW_GROUP_BYTES = 4 << 20  # ~4 MiB of Arrow data: ~1,500 balances with metadata

@@ -236,7 +236,7 @@ def dictionary_columns(kind: str) -> list[str]:
     The writer builds each dictionary-encoded column's dictionary (up to 1 MiB a row group)
     until it gives up on a column of distinct values: ids, times, addresses and JSON are
     nearly all distinct, and zstd compresses what repeats. Without those dictionaries a
-    night's file is 2 % smaller and its writer's peak 8 MiB lower (benchmarks/memory.py).
+    night's file is 2 % smaller and its writer's peak 4 MiB lower (benchmarks/memory.py).
 
     :param kind: one of :data:`KINDS`.
     """
