@@ -94,7 +94,8 @@ def test_many_small_parts_keep_their_order_and_rows_across_compactions(tmp_path)
     ]
 
 
-def test_json_columns_have_no_statistics_and_the_others_do(tmp_path):
+def _write_real_balances(tmp_path: Path) -> pq.ParquetFile:
+    """The docs' balances, committed as one Parquet file by the writer, opened."""
     url = f"file://{tmp_path}/b.parquet"
     with ObjectStorageWriter(
         url, conn_id=None, output_format="parquet", record_kind="balances",
@@ -105,7 +106,11 @@ def test_json_columns_have_no_statistics_and_the_others_do(tmp_path):
             part.write(record)
         part.close()
         writer.commit([part], fetched_at="2026-01-01T00:00:00+00:00")
-    group = pq.ParquetFile(tmp_path / "b.parquet").metadata.row_group(0)
+    return pq.ParquetFile(tmp_path / "b.parquet")
+
+
+def test_json_columns_have_no_statistics_and_the_others_do(tmp_path):
+    group = _write_real_balances(tmp_path).metadata.row_group(0)
     with_statistics = {
         group.column(i).path_in_schema
         for i in range(group.num_columns)
@@ -117,17 +122,7 @@ def test_json_columns_have_no_statistics_and_the_others_do(tmp_path):
 
 
 def test_only_the_status_columns_are_dictionary_encoded_and_read_back_as_written(tmp_path):
-    url = f"file://{tmp_path}/b.parquet"
-    with ObjectStorageWriter(
-        url, conn_id=None, output_format="parquet", record_kind="balances",
-        snapshot_date="2026-01-01",
-    ) as writer:  # fmt: skip
-        part = writer.new_part()
-        for record in real_balances():
-            part.write(record)
-        part.close()
-        writer.commit([part], fetched_at="2026-01-01T00:00:00+00:00")
-    file = pq.ParquetFile(tmp_path / "b.parquet")
+    file = _write_real_balances(tmp_path)
     group = file.metadata.row_group(0)
     encoded = {
         group.column(i).path_in_schema
