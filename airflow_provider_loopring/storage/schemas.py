@@ -231,15 +231,11 @@ def statistics_columns(kind: str) -> list[str]:
 
 
 def dictionary_columns(kind: str) -> list[str]:
-    """The columns a Parquet file dictionary-encodes: the statuses (a handful of values).
+    """The columns a Parquet file dictionary-encodes (:data:`KINDS`' ``kind``): the statuses.
 
-    The writer builds each dictionary-encoded column's dictionary (up to 1 MiB a row group)
-    until it gives up on a column of distinct values: ids, times, addresses and JSON are
-    nearly all distinct, and zstd compresses what repeats. Without those dictionaries a
-    night's file is 2 % smaller and its writer's peak 4 MiB lower (benchmarks/memory.py).
-
-    :param kind: one of :data:`KINDS`.
-    """
+    Ids, times, addresses and JSON are nearly all distinct: the writer built up to 1 MiB of
+    dictionary each per row group before giving up, where zstd compresses what repeats
+    (without them: 2 % smaller files, 4 MiB less peak, benchmarks/memory.py)."""
     return [column.name for column in SCHEMAS[kind] if column.type == "status"]
 
 
