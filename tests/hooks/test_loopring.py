@@ -210,8 +210,9 @@ class TestErrors:
         assert len(api_requests(sandbox)) == FAST.max_retries + 1
 
     def test_a_slow_response_times_out_and_is_retried(self, sandbox, monkeypatch, account):
-        use_connection(monkeypatch, sandbox.url, sandbox.api_key, timeout=0.2)
-        sandbox.add_fault(Fault("delay", seconds=1.0, path=BALANCES))
+        # The retry must answer within the timeout too: 1 s, room for a loaded machine.
+        use_connection(monkeypatch, sandbox.url, sandbox.api_key, timeout=1.0)
+        sandbox.add_fault(Fault("delay", seconds=4.0, path=BALANCES))
         page = LoopringHook(backoff=FAST).get_nft_balances(account_id=account["accountId"])
         assert page.items
         assert len(api_requests(sandbox)) == 2

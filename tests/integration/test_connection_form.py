@@ -65,16 +65,11 @@ def _by(css: str) -> Any:
 
 
 def _open_add_form(driver: Any, steps: Steps, url: str) -> None:
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
     driver.get(f"{url}/connections")
     add = steps.wait(
-        "the Add Connection button",
-        lambda: next(
-            (b for b in driver.find_elements(By.TAG_NAME, "button") if b.text == "Add Connection"),
-            None,
-        ),
+        "the Add Connection button", lambda: next(iter(_buttons(driver, "Add Connection")), None)
     )
     steps.shot("connections")
     add.click()
@@ -87,17 +82,32 @@ def _open_add_form(driver: Any, steps: Steps, url: str) -> None:
     steps.shot("loopring-form")
 
 
-def _expand(driver: Any, title: str) -> None:
+def _text(element: Any) -> str:
+    """An element's text from the DOM: Selenium's `.text` is '' while it is not yet shown
+    (fading in, or in a section still opening)."""
+    return str(element.get_attribute("textContent") or "").strip()
+
+
+def _buttons(driver: Any, title: str) -> list[Any]:
     from selenium.webdriver.common.by import By
 
-    (button,) = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text == title]
-    button.click()
+    return [b for b in driver.find_elements(By.TAG_NAME, "button") if _text(b) == title]
+
+
+def _button(driver: Any, title: str) -> Any:
+    buttons = _buttons(driver, title)
+    assert buttons, f"no {title!r} button"
+    return buttons[0]
+
+
+def _expand(driver: Any, title: str) -> None:
+    _button(driver, title).click()
 
 
 def _labels(driver: Any) -> list[str]:
     from selenium.webdriver.common.by import By
 
-    return [label.text.strip() for label in driver.find_elements(By.TAG_NAME, "label")]
+    return [_text(label) for label in driver.find_elements(By.TAG_NAME, "label")]
 
 
 def _stored(deployment: AirflowDeployment, conn_id: str) -> dict[str, Any]:
@@ -129,15 +139,15 @@ def test_the_form_shows_what_a_loopring_connection_needs_and_saves_it(
     password.send_keys(loopring_sandbox.api_key)
     steps.shot("filled")
     _expand(driver, "Extra Fields")
-    steps.wait("the extra fields' labels", lambda: "Max retries" in _labels(driver))
+    wanted = {label for label, _ in EXTRAS.values()}
+    steps.wait("the extra fields' labels", lambda: wanted <= set(_labels(driver)))
     steps.shot("extra-fields")
     for name, (label, default) in EXTRAS.items():
         field = driver.find_element(*_by(f"input[name=element_{name}]"))
         assert label in _labels(driver), f"no label {label!r}. {steps}"
         assert (field.get_attribute("value") or "") == default, f"{name}. {steps}"
 
-    save = next(b for b in driver.find_elements(*_by("button")) if b.text == "Save")
-    save.click()
+    _button(driver, "Save").click()
     steps.wait(
         "the saved connection in the list",
         lambda: (

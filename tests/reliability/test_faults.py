@@ -225,9 +225,9 @@ CASES = [
     Case("connection-reset", lambda a: [Fault("reset", path=BALANCES)], requests=3),
     Case(
         "slower-than-timeout",
-        lambda a: [Fault("delay", path=BALANCES, seconds=2.0)],
+        lambda a: [Fault("delay", path=BALANCES, seconds=3.0)],
         requests=3,
-        extra={"timeout": 0.5},
+        extra={"timeout": 1.5},  # the retries must answer within it, on a loaded machine too
     ),
     Case("truncated-json", lambda a: [Fault("truncated", path=BALANCES)], requests=3),
     Case(
