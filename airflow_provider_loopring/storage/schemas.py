@@ -231,11 +231,10 @@ def statistics_columns(kind: str) -> list[str]:
 
 
 def dictionary_columns(kind: str) -> list[str]:
-    """The columns a Parquet file dictionary-encodes (:data:`KINDS`' ``kind``): the statuses.
+    """The columns a Parquet file dictionary-encodes: the statuses (the others are nearly all
+    distinct; their dictionaries cost the writer up to 1 MiB each: benchmarks/memory.py).
 
-    Ids, times, addresses and JSON are nearly all distinct: the writer built up to 1 MiB of
-    dictionary each per row group before giving up, where zstd compresses what repeats
-    (without them: 2 % smaller files, 4 MiB less peak, benchmarks/memory.py)."""
+    :param kind: one of :data:`KINDS`."""
     return [column.name for column in SCHEMAS[kind] if column.type == "status"]
 
 
