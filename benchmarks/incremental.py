@@ -377,8 +377,8 @@ def run(workdir: Path) -> list[Figure]:
             unit="KiB",
             note=f"{fetch_task} +{growth[fetch_task]:.1f} MiB for "
             + " / ".join(f"{n:,}" for n in fetched)
-            + " wallets fetched: a row group's buffer (~4 MiB of rows) filling, then ~1.7 KiB a"
-            " wallet (its part)",
+            + " wallets fetched: a row group's buffer (~4 MiB of rows) filling, then each"
+            " wallet's part",
         ),
     ]
 

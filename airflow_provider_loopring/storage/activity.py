@@ -269,7 +269,7 @@ def finished_ranges(
     :param end_block: the last block the run may hold; None: no bound.
     :param conn_id: the Airflow connection with the storage's credentials.
     """
-    base = object_path(folder.rstrip("/"), conn_id)
+    base = object_path(folder, conn_id)
     best: list[BlockRange] = []
     if is_link(base.fs, base.path):
         log.warning("%s is a link: nothing in it is taken back; its blocks are read again.", folder)

@@ -207,7 +207,7 @@ def _parquet_batches(file: Any, kind: str, day: str, accounts: AccountIds) -> It
     """The rows of ``accounts``, as batches of the current schema, dated ``day``.
 
     A version-1 file has no ``fetchedAt``: its rows carry it empty (when they were fetched
-    is not known). Which rows: Arrow's ``is_in`` against the ids' array, no Python objects.
+    is not known). Which rows: each row's id searched in the sorted ``accounts``.
     """
     import pyarrow as pa
 

@@ -165,12 +165,13 @@ def write_parts(kind: str, parts: Sequence[Any], out: IO[bytes]) -> None:
     pending: list[Any] = []  # batches copied into one, each group of COMPACT_BATCHES
     fresh: list[Any] = []  # batches as read, each holding its own part's schema
     size = rows = 0
-    options = {
-        "compression": "zstd",
-        "write_statistics": statistics_columns(kind),
-        "use_dictionary": dictionary_columns(kind),
-    }
-    with pq.ParquetWriter(out, schema, **options) as writer:
+    with pq.ParquetWriter(
+        out,
+        schema,
+        compression="zstd",
+        write_statistics=statistics_columns(kind),
+        use_dictionary=dictionary_columns(kind),
+    ) as writer:
         for part in parts:
             if not part.records:
                 continue

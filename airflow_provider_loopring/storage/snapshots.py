@@ -67,7 +67,7 @@ def start_day(root: str, day: str, kinds: Iterable[str], *, conn_id: str | None)
     :param kinds: the record kinds the run writes again.
     :param conn_id: the Airflow connection with the storage's credentials.
     """
-    base = object_path(root.rstrip("/"), conn_id)
+    base = object_path(root, conn_id)
     for kind in kinds:
         folder = object_path(partition(root, kind, day), conn_id)
         # A link standing for the kind's or the day's folder would take the day's files
@@ -146,7 +146,7 @@ def read_manifest(folder: str, *, conn_id: str | None = None) -> dict[str, Any] 
         object, or a file entry whose name is not a plain name in the partition, or without
         its size or SHA-256.
     """
-    base = object_path(folder.rstrip("/"), conn_id)
+    base = object_path(folder, conn_id)
     if not (base / MANIFEST).exists():
         return None
     with open_inside(base.fs, base.path, MANIFEST) as source:
@@ -215,7 +215,7 @@ def verified_files(
     :param conn_id: the Airflow connection with the storage's credentials.
     :raises UntrustedError: a file is not the one its manifest describes.
     """
-    base = object_path(folder.rstrip("/"), conn_id)
+    base = object_path(folder, conn_id)
     where = f"{folder.rstrip('/')}/{MANIFEST}"
     for item in manifest["files"]:
         entry = check_entry(item, where)
