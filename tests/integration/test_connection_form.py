@@ -208,8 +208,7 @@ def _test_result(driver: Any, button: Any) -> tuple[str, str, str] | None:
         return None
     toast = toasts[-1]
     title, text = (
-        (toast.find_element(*_by(f"[data-part={p}]")).get_attribute("textContent") or "").strip()
-        for p in ("title", "description")
+        _text(toast.find_element(*_by(f"[data-part={p}]"))) for p in ("title", "description")
     )
     return (color, title, text) if title else None
 
@@ -288,10 +287,7 @@ def _link_buttons(driver: Any, at_least: int) -> dict[str, str] | None:
     `at_least` are there."""
     from selenium.webdriver.common.by import By
 
-    texts = {
-        (a.get_attribute("textContent") or "").strip(): a.get_dom_attribute("href")
-        for a in driver.find_elements(By.TAG_NAME, "a")
-    }
+    texts = {_text(a): a.get_dom_attribute("href") for a in driver.find_elements(By.TAG_NAME, "a")}
     links = {text: href for text, href in texts.items() if text.startswith("Loopring ")}
     return links if len(links) >= at_least else None
 
